@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: MIT
+# sockmux build. `make` builds ./sockmux; `make test` installs what is missing and runs every
+# test; `make demo` runs the built-in example. Generated files live in .output/ only.
+
+OUTPUT    ?= .output
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PROVE     ?= prove
+
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
+CFLAGS    ?= -O2 -g
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -Iuser -I$(OUTPUT) \
+	     -DSOCKMUX_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+LDLIBS    += -lbpf -lelf -lz -lconfig -lpthread
+LDFLAGS   += $(EXTRA_LDFLAGS)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
+# Pure parsers and matchers: no I/O, no BPF; what the fuzz targets link.
+PURE_SRCS := user/tls_hello.c user/addr.c user/config.c user/router.c user/escape.c
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all clean test unit fuzz asan demo vmlinux deps install bench check-tools
+.DELETE_ON_ERROR:
+
+all: sockmux
+
+sockmux: $(OUTPUT)/sockmux
+	cp $< $@
+
+$(OUTPUT)/sockmux: $(OUTPUT)/user/main.o $(OUTPUT)/libsockmux.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUTPUT)/libsockmux.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) | $(OUTPUT)/user
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h) vmlinux/vmlinux.h | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	llvm-strip -g $@ 2>/dev/null || true
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/fuzz:
+	mkdir -p $@
+
+# vmlinux.h is committed; regenerate it only on purpose.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+# --- tests -------------------------------------------------------------------------------
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(OUTPUT)/libsockmux.a | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Itests/unit -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(LDFLAGS) \
+		-o $@ $< $(OUTPUT)/libsockmux.a $(LDLIBS)
+
+$(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lcrypto -lpthread
+
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	       -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PURE_SRCS) $(wildcard user/*.h) | $(OUTPUT)/fuzz
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(PURE_SRCS) -lconfig
+
+unit: $(UNIT_BINS)
+tools: $(TOOL_BINS)
+fuzz: $(FUZZ_BINS)
+
+# Installs whatever is missing (Debian packages), builds, and runs every test through prove.
+test:
+	scripts/install-deps.sh --test
+	$(MAKE) all unit tools fuzz
+	tests/run
+
+# Sanitizer build of the daemon and the unit tests, in its own output directory.
+asan:
+	$(MAKE) OUTPUT=.output/asan EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' CFLAGS='-O1 -g' .output/asan/sockmux unit-asan
+unit-asan: $(UNIT_BINS)
+
+demo:
+	scripts/install-deps.sh
+	$(MAKE) all
+	scripts/demo.sh
+
+bench:
+	scripts/install-deps.sh --bench
+	$(MAKE) all tools
+	tools/bench/run $(BENCH_ARGS)
+
+deps:
+	scripts/install-deps.sh --test
+
+PREFIX ?= /usr/local
+install: sockmux
+	install -D -m 0755 sockmux $(DESTDIR)$(PREFIX)/sbin/sockmux
+
+clean:
+	rm -rf $(OUTPUT) sockmux

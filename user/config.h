@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - sockmux's configuration: what the file says, checked and resolved.
+ *
+ * The file is libconfig syntax (see README.md and docs/config.md):
+ *
+ *	listen = ( { address = "0.0.0.0:443"; }, { address = "[::]:443"; } );
+ *	timeouts = { handshake_ms = 5000; connect_ms = 3000; };
+ *	backends = { web = { address = "[::1]:8443"; }; };
+ *	routes = ( { sni = [ "example.org" ]; alpn = [ "xmpp-client" ]; backend = "web"; } );
+ *
+ * config_parse() turns text into a struct sm_config or one error naming file, line and key.
+ * It does no I/O beyond what libconfig does on the string it is given; config_load() reads
+ * a file and calls it. Nothing here logs.
+ */
+#ifndef SOCKMUX_CONFIG_H
+#define SOCKMUX_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "addr.h"
+
+#define CONFIG_DEFAULT_HANDSHAKE_MS 5000
+#define CONFIG_DEFAULT_CONNECT_MS 3000
+#define CONFIG_DEFAULT_MAX_CONNECTIONS 16384
+#define CONFIG_MAX_WORKERS 64
+
+struct sm_listener {
+	char *text;		/* the address as written */
+	struct sm_addr addr;
+	int line;
+};
+
+struct sm_backend {
+	char *name;
+	char *text;
+	struct sm_addr addr;
+	int line;
+};
+
+/* One entry of an sni list: "example.org" (exact) or "*.example.org" (any name under it). */
+struct sm_sni_pattern {
+	char *name;		/* lowercased, trailing dot stripped; for a wildcard, the suffix
+				 * including its leading dot (".example.org") */
+	bool wildcard;
+};
+
+struct sm_route {
+	struct sm_sni_pattern *sni;
+	size_t n_sni;		/* 0: no sni condition */
+	char **alpn;
+	size_t n_alpn;		/* 0: no alpn condition */
+	struct sm_cidr *source;
+	size_t n_source;	/* 0: no source condition */
+	size_t backend;		/* index into sm_config.backends */
+	int line;
+};
+
+struct sm_config {
+	char *path;		/* file name used in messages */
+	struct sm_listener *listeners;
+	size_t n_listeners;
+	struct sm_backend *backends;
+	size_t n_backends;
+	struct sm_route *routes;
+	size_t n_routes;
+	unsigned int handshake_ms;
+	unsigned int connect_ms;
+	unsigned int workers;		/* 0: one per online CPU */
+	unsigned int max_connections;	/* spliced and pending, whole daemon */
+};
+
+struct config_error {
+	int line;		/* 0 when no line applies (e.g. unreadable file) */
+	char msg[256];		/* names the key, e.g. "routes.[1].backend: no backend \"webb\"" */
+};
+
+/*
+ * Parse text (the content of the file called path) into *cfg. Returns 0, or -EINVAL with
+ * *err filled in (cfg is then left empty). A successful cfg is released with config_free().
+ */
+int config_parse(const char *text, const char *path, struct sm_config *cfg,
+		 struct config_error *err);
+/* Read the file at path and config_parse() it; -errno with err->line 0 if unreadable. */
+int config_load(const char *path, struct sm_config *cfg, struct config_error *err);
+void config_free(struct sm_config *cfg);
+
+/* Print listeners, backends and routes in order, one per line, as `sockmux check` does. */
+void config_print(const struct sm_config *cfg, FILE *f);
+
+#endif

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+/* conn.c - a connection's end reasons and its one log line (see conn.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "worker.h"
+
+static const char *const end_names[END__COUNT] = {
+	[END_CLOSED] = "closed",
+	[END_RESET] = "reset",
+	[END_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+	[END_NOT_TLS] = "not_tls",
+	[END_NO_ROUTE] = "no_route",
+	[END_BAD_HELLO] = "bad_hello",
+	[END_CLIENT_CLOSED] = "client_closed",
+	[END_CONNECT_REFUSED] = "connect_refused",
+	[END_CONNECT_TIMEOUT] = "connect_timeout",
+	[END_CONNECT_ERROR] = "connect_error",
+	[END_LIMIT] = "limit_reached",
+	[END_SHUTDOWN] = "shutdown",
+	[END_INTERNAL] = "internal_error",
+};
+
+const char *conn_end_str(enum conn_end end)
+{
+	return end < END__COUNT ? end_names[end] : "?";
+}
+
+void conn_log(const struct conn *c, const struct sm_config *cfg, const char *engine)
+{
+	char client[ADDR_STRLEN], route[24], detail[160] = "";
+	const char *backend = "-";
+	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
+
+	addr_format((const struct sockaddr *)&c->client.ss, client, sizeof(client));
+	if (c->route >= 0)
+		snprintf(route, sizeof(route), "%ld", c->route + 1);
+	else
+		snprintf(route, sizeof(route), "-");
+	if (c->backend >= 0)
+		backend = cfg->backends[c->backend].name;
+	if (c->detail)
+		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);
+	pr_info("conn=%" PRIu64 " client=%s listener=%s sni=%s alpn=%s route=%s backend=%s "
+		"engine=%s bytes_up=%" PRIu64 " bytes_down=%" PRIu64 " duration_ms=%" PRIu64
+		" end=%s%s",
+		c->id, client, cfg->listeners[c->listener].text, c->sni ? c->sni : "-",
+		c->alpn ? c->alpn : "-", route, backend,
+		c->state == CONN_SPLICED ? engine : "-", c->bytes[0], c->bytes[1], ms,
+		conn_end_str(c->end), detail);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn.h - one client connection, from accept to its log line.
+ *
+ * A connection goes HELLO (reading the client's first bytes) -> CONNECTING (backend connect
+ * under way) -> SPLICED (an engine carries the bytes) and ends with exactly one log line
+ * (conn_end) saying who, where, how much and how it ended.
+ */
+#ifndef SOCKMUX_CONN_H
+#define SOCKMUX_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "list.h"
+
+struct worker;
+struct engine_ops;
+
+enum conn_state {
+	CONN_HELLO,
+	CONN_CONNECTING,
+	CONN_SPLICED,
+};
+
+/* How a connection ended: the log's end= field, and later a stats label. */
+enum conn_end {
+	END_CLOSED = 0,		/* both sides closed normally */
+	END_RESET,		/* a side reset; the reset was passed on */
+	END_HANDSHAKE_TIMEOUT,	/* no routing decision within handshake_ms */
+	END_NOT_TLS,		/* not TLS, and no route without sni/alpn conditions */
+	END_NO_ROUTE,		/* TLS, but no route matched */
+	END_BAD_HELLO,		/* malformed or truncated ClientHello */
+	END_CLIENT_CLOSED,	/* client left before a routing decision */
+	END_CONNECT_REFUSED,
+	END_CONNECT_TIMEOUT,
+	END_CONNECT_ERROR,	/* any other backend connect failure */
+	END_LIMIT,		/* max_connections reached */
+	END_SHUTDOWN,		/* sockmux stopped */
+	END_INTERNAL,		/* a local resource failure (fds, memory, map update) */
+	END__COUNT,
+};
+
+/* Engine state for splice(2): one pipe per direction. */
+struct splice_state {
+	int pipe[2][2];		/* [dir][0 read end, 1 write end] */
+	uint32_t in_pipe[2];	/* bytes waiting in each pipe */
+	uint32_t pipe_size;
+	bool eof[2];		/* source of this direction sent FIN */
+	bool shut[2];		/* FIN passed on to the destination */
+};
+
+/* Engine state for the sockmap path. */
+struct sockmap_state {
+	uint64_t cookie[2];	/* socket cookies: [0] client, [1] backend */
+	uint64_t sent_base[2];	/* bytes_acked + SIOCOUTQ of each socket at hand-off */
+	uint32_t slot;
+	bool eof[2];		/* the socket of this side sent FIN */
+	bool shut[2];		/* FIN passed on for direction [dir] */
+	uint32_t backoff_ms;
+};
+
+struct conn {
+	struct list_head link;		/* in one of the worker's timing lists, or none */
+	struct list_head all;		/* in the worker's list of live connections */
+	uint64_t id;
+	int fd[2];			/* [0] client, [1] backend; -1 when closed */
+	enum conn_state state;
+	enum conn_end end;
+	unsigned int listener;		/* index into the config's listeners */
+	long route;			/* index of the route, -1 before routing */
+	long backend;			/* index of the backend, -1 before routing */
+	uint64_t accept_ns;
+	uint64_t deadline_ns;		/* of the current HELLO or CONNECTING state */
+	uint64_t next_poll_ns;		/* when the engine wants its poll, 0: never */
+	struct sm_addr client;
+	char *sni;			/* escaped, NULL if none */
+	char *alpn;			/* escaped list "a,b", NULL if none */
+	bool is_tls;
+	bool dead;			/* ended; freed after the current epoll batch */
+	const char *detail;		/* static text or strerror() for the log line */
+	int err;			/* errno behind the end, 0 if none */
+	uint64_t bytes[2];		/* client->backend, backend->client */
+	const struct engine_ops *engine;
+	union {
+		struct splice_state splice;
+		struct sockmap_state sockmap;
+	} eng;
+};
+
+const char *conn_end_str(enum conn_end end);
+
+/* Writes c's one log line (conn_end must be set); listener and backend names from cfg. */
+struct sm_config;
+void conn_log(const struct conn *c, const struct sm_config *cfg, const char *engine);
+
+#endif

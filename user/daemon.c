@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * daemon.c - `sockmux run`: choose the engine, start one worker per CPU, wait for a signal,
+ * stop cleanly. Signals are blocked in every thread and taken here with sigwait(), so no
+ * handler runs in the middle of a worker.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "engine.h"
+#include "log.h"
+#include "sockmap.h"
+#include "worker.h"
+
+/* Each connection needs up to 6 descriptors (2 sockets, 2 pipes) with the splice engine. */
+static void raise_nofile(unsigned int max_conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_conns * 6 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		pr_warn("open files limited to %llu: fewer than max_connections=%u may be served",
+			(unsigned long long)rl.rlim_cur, max_conns);
+}
+
+/* Picks and opens the engine; logs which one runs and why. 0 or -errno. */
+static int choose_engine(struct daemon *d, enum engine_kind asked)
+{
+	const char *why = NULL;
+	int err;
+
+	if (asked == ENGINE_AUTO) {
+		d->engine = ENGINE_SPLICE;
+		d->ops = &splice_engine_ops;
+		pr_info("engine: splice (auto: the sockmap engine has no back-pressure on this "
+			"kernel yet, a fast client could make the kernel queue GiB for a slow "
+			"backend; use --engine sockmap to choose it anyway)");
+		return 0;
+	}
+	if (asked == ENGINE_SPLICE) {
+		d->engine = ENGINE_SPLICE;
+		d->ops = &splice_engine_ops;
+		pr_info("engine: splice (chosen with --engine splice)");
+		return 0;
+	}
+	err = sockmap_open(&d->sockmap, d->cfg.max_connections, &why);
+	if (err) {
+		pr_err("engine: sockmap cannot run: %s (%s)", why, strerror(-err));
+		return err;
+	}
+	d->engine = ENGINE_SOCKMAP;
+	d->ops = &sockmap_engine_ops;
+	pr_info("engine: sockmap (chosen with --engine sockmap): BPF sk_skb stream verdict "
+		"moves the bytes in the kernel");
+	pr_warn("engine sockmap: no back-pressure on this kernel: a client faster than its "
+		"backend can make the kernel queue unbounded memory");
+	return 0;
+}
+
+int daemon_run(struct sm_config *cfg, enum engine_kind engine)
+{
+	struct daemon *d;
+	sigset_t set;
+	unsigned int i, started = 0;
+	int err, sig, status = 1;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		pr_err("out of memory");
+		config_free(cfg);
+		return 1;
+	}
+	d->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	d->n_workers = d->cfg.workers ? d->cfg.workers : (unsigned int)get_nprocs();
+	if (!d->n_workers)
+		d->n_workers = 1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
+		SOCKMUX_VERSION, d->cfg.n_listeners, d->cfg.n_backends, d->cfg.n_routes,
+		d->n_workers);
+	err = choose_engine(d, engine);
+	if (err)
+		goto out_free;
+	raise_nofile(d->cfg.max_connections);
+
+	d->workers = calloc(d->n_workers, sizeof(*d->workers));
+	if (!d->workers)
+		goto out_engine;
+	for (i = 0; i < d->n_workers; i++) {
+		err = worker_init(&d->workers[i], d, i);
+		if (err)
+			goto out_workers;
+	}
+	for (started = 0; started < d->n_workers; started++) {
+		err = worker_start(&d->workers[started]);
+		if (err) {
+			pr_err("cannot start worker thread: %s", strerror(-err));
+			goto out_stop;
+		}
+	}
+	for (i = 0; i < d->cfg.n_listeners; i++)
+		pr_info("listening on %s", d->cfg.listeners[i].text);
+
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig == SIGHUP) {
+			pr_warn("SIGHUP: configuration reload is not implemented yet; ignored");
+			continue;
+		}
+		pr_info("%s: stopping", strsignal(sig));
+		break;
+	}
+	status = 0;
+
+out_stop:
+	atomic_store(&d->stopping, true);
+	for (i = 0; i < started; i++)
+		worker_stop(&d->workers[i]);
+	for (i = 0; i < started; i++)
+		worker_join(&d->workers[i]);
+	i = d->n_workers;
+out_workers:
+	while (i-- > 0)
+		worker_fini(&d->workers[i]);
+	free(d->workers);
+out_engine:
+	sockmap_close(d->sockmap);
+out_free:
+	config_free(&d->cfg);
+	free(d);
+	if (!status)
+		pr_info("stopped");
+	return status;
+}

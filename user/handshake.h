@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handshake.h - from a connection's first bytes to a connected backend: peek the ClientHello
+ * (nothing is consumed, so the kernel or the engine carries every byte on), route it, connect
+ * the backend, hand both sockets to the engine.
+ */
+#ifndef SOCKMUX_HANDSHAKE_H
+#define SOCKMUX_HANDSHAKE_H
+
+#include <stdint.h>
+
+struct worker;
+struct conn;
+
+/* Client socket event (or a first look right after accept) in state CONN_HELLO. */
+void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events);
+/* Backend socket event in state CONN_CONNECTING. */
+void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events);
+
+#endif

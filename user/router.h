@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * router.h - pick the route for a connection: pure, no I/O, no allocation.
+ *
+ * Routes are tried in order; the first whose every condition holds wins:
+ *   sni:    the hello's host name equals an exact entry, or lies under a "*.suffix" entry
+ *           (strictly below it: "*.example.org" does not match "example.org");
+ *   alpn:   the client offered at least one of the listed protocols;
+ *   source: the client address lies in one of the listed prefixes.
+ * A connection without SNI (or not TLS at all) fails every sni condition, and one without
+ * ALPN fails every alpn condition.
+ */
+#ifndef SOCKMUX_ROUTER_H
+#define SOCKMUX_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+struct route_input {
+	bool is_tls;
+	const char *sni;		/* NULL: none; else lowercased, no trailing dot */
+	const uint8_t *alpn;		/* client's protocol_name_list (wire format), or NULL */
+	size_t alpn_len;
+	const struct sockaddr *src;	/* client address, or NULL when unknown */
+};
+
+struct route_result {
+	long route;		/* index of the winning route, -1 if none */
+	const char *alpn;	/* the alpn entry of the route that matched, or NULL */
+	size_t alpn_len;
+};
+
+/* Returns the index of the first matching route, or -ENOENT; fills *res if non-NULL. */
+long router_match(const struct sm_config *cfg, const struct route_input *in,
+		  struct route_result *res);
+
+/*
+ * Explain in words why route i does or does not match in (for `sockmux route`): writes one
+ * line such as "sni \"example.org\" matches \"*.example.org\"; alpn \"h2\" not in [xmpp-client]"
+ * into buf and returns whether the route matches.
+ */
+bool router_explain(const struct sm_config *cfg, size_t i, const struct route_input *in,
+		    char *buf, size_t size);
+
+/* True when host (lowercased, no trailing dot) matches the pattern. */
+bool router_sni_match(const struct sm_sni_pattern *p, const char *host);
+
+#endif

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+/*
+ * worker.c - one event-loop thread (see worker.h): accepts on its own SO_REUSEPORT sockets,
+ * drives each connection through handshake.c and then its engine, enforces the handshake
+ * and connect deadlines, and writes each connection's log line when it ends.
+ *
+ * Deadlines: connections in HELLO and in CONNECTING sit in one list each, in the order they
+ * entered that state; every one in a list has the same timeout, so the head expires first.
+ * A connection ended during an epoll batch is closed at once but freed only after the batch,
+ * since later events of the same batch may still name it.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "daemon.h"
+#include "engine.h"
+#include "handshake.h"
+#include "listener.h"
+#include "log.h"
+#include "worker.h"
+
+#define EV_TAG_MASK 3ull
+#define MAX_EVENTS 256
+#define ACCEPT_BATCH 64
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t ev_pack(void *p, enum ev_tag tag)
+{
+	return (uint64_t)(uintptr_t)p | tag;
+}
+
+int worker_watch(struct worker *w, struct conn *c, int side, uint32_t events, int op)
+{
+	struct epoll_event ev = {
+		.events = events,
+		.data.u64 = ev_pack(c, side ? EV_BACKEND : EV_CLIENT),
+	};
+
+	if (epoll_ctl(w->epfd, op, c->fd[side], &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void worker_poll_at(struct worker *w, struct conn *c, uint64_t when_ns)
+{
+	list_del(&c->link);
+	c->next_poll_ns = when_ns;
+	if (when_ns)
+		list_add_tail(&c->link, &w->polled);
+}
+
+void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	c->end = end;
+	list_del(&c->link);
+	list_del(&c->all);
+	if (c->engine)
+		c->engine->release(w, c);
+	conn_log(c, &w->d->cfg, w->d->ops->name);
+	for (int i = 0; i < 2; i++) {
+		if (c->fd[i] >= 0)
+			close(c->fd[i]);
+		c->fd[i] = -1;
+	}
+	w->n_conns--;
+	list_add_tail(&c->link, &w->graveyard);
+}
+
+void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	socklen_t len = sizeof(err);
+
+	if (!err && getsockopt(c->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+		err = -err;
+	c->err = -err;
+	c->detail = side ? "backend reset" : "client reset";
+	for (int i = 0; i < 2; i++) {
+		if (c->fd[i] >= 0)
+			setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	worker_conn_end(w, c, END_RESET);
+}
+
+static void free_graveyard(struct worker *w)
+{
+	struct list_head *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &w->graveyard) {
+		struct conn *c = list_entry(pos, struct conn, link);
+
+		list_del(&c->link);
+		free(c->sni);
+		free(c->alpn);
+		free(c);
+	}
+}
+
+static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
+		       const struct sockaddr_storage *ss, socklen_t len)
+{
+	const struct sm_config *cfg = &w->d->cfg;
+	struct conn *c;
+	int one = 1, err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		pr_warn("out of memory: closing a new connection");
+		close(fd);
+		return;
+	}
+	list_init(&c->link);
+	c->id = atomic_fetch_add(&w->d->next_conn_id, 1) + 1;
+	c->fd[0] = fd;
+	c->fd[1] = -1;
+	c->route = -1;
+	c->backend = -1;
+	c->listener = ls->index;
+	c->accept_ns = now_ns();
+	addr_from_sockaddr((const struct sockaddr *)ss, len, &c->client);
+	list_add_tail(&c->all, &w->all);
+	w->n_conns++;
+	if (w->n_conns > w->max_conns) {
+		worker_conn_end(w, c, END_LIMIT);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->state = CONN_HELLO;
+	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
+	list_add_tail(&c->link, &w->hello);
+	/* Registering reports input already queued: the hello is read from that event. */
+	err = worker_watch(w, c, 0, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD);
+	if (err) {
+		c->err = -err;
+		c->detail = strerror(-err);
+		worker_conn_end(w, c, END_INTERNAL);
+	}
+}
+
+static void accept_batch(struct worker *w, struct listen_sock *ls)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd;
+
+		fd = accept4(ls->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			if (errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: let the backlog wait for a close */
+			pr_warn("accept on %s: %s", w->d->cfg.listeners[ls->index].text,
+				strerror(errno));
+			return;
+		}
+		accept_one(w, ls, fd, &ss, len);
+	}
+}
+
+static void conn_event(struct worker *w, struct conn *c, int side, uint32_t events)
+{
+	if (c->dead)
+		return;
+	switch (c->state) {
+	case CONN_HELLO:
+		if (side == 0)
+			handshake_hello_event(w, c, events);
+		return;
+	case CONN_CONNECTING:
+		if (side == 1) {
+			handshake_connect_event(w, c, events);
+		} else if (events & EPOLLERR) {
+			c->detail = "client reset while connecting";
+			worker_conn_end(w, c, END_CLIENT_CLOSED);
+		}
+		return;
+	case CONN_SPLICED:
+		c->engine->event(w, c, side, events);
+		return;
+	}
+}
+
+static void expire(struct worker *w, struct list_head *list, uint64_t now, enum conn_end end)
+{
+	while (!list_empty(list)) {
+		struct conn *c = list_first_entry(list, struct conn, link);
+
+		if (c->deadline_ns > now)
+			return;
+		worker_conn_end(w, c, end);
+	}
+}
+
+static void run_timers(struct worker *w, uint64_t now)
+{
+	struct list_head *pos, *tmp;
+
+	expire(w, &w->hello, now, END_HANDSHAKE_TIMEOUT);
+	expire(w, &w->connecting, now, END_CONNECT_TIMEOUT);
+	list_for_each_safe(pos, tmp, &w->polled) {
+		struct conn *c = list_entry(pos, struct conn, link);
+
+		if (c->next_poll_ns <= now && !c->dead)
+			c->engine->poll(w, c, now);
+	}
+}
+
+/* Milliseconds until the next timer, rounded up; -1 when none is pending. */
+static int next_timeout_ms(struct worker *w, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	struct list_head *pos, *tmp;
+
+	if (!list_empty(&w->hello))
+		next = list_first_entry(&w->hello, struct conn, link)->deadline_ns;
+	if (!list_empty(&w->connecting)) {
+		uint64_t d = list_first_entry(&w->connecting, struct conn, link)->deadline_ns;
+
+		if (d < next)
+			next = d;
+	}
+	list_for_each_safe(pos, tmp, &w->polled) {
+		struct conn *c = list_entry(pos, struct conn, link);
+
+		if (c->next_poll_ns < next)
+			next = c->next_poll_ns;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	return (int)((next - now + 999999) / 1000000);
+}
+
+static void end_all(struct worker *w)
+{
+	struct list_head *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &w->all) {
+		struct conn *c = list_entry(pos, struct conn, all);
+
+		worker_conn_end(w, c, END_SHUTDOWN);
+	}
+	free_graveyard(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[MAX_EVENTS];
+
+	while (!atomic_load(&w->d->stopping)) {
+		int n, i;
+
+		n = epoll_wait(w->epfd, evs, MAX_EVENTS, next_timeout_ms(w, now_ns()));
+		if (n < 0 && errno != EINTR) {
+			pr_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64 & EV_TAG_MASK;
+			void *p = (void *)(uintptr_t)(evs[i].data.u64 & ~EV_TAG_MASK);
+			uint64_t v;
+
+			switch (tag) {
+			case EV_LISTENER:
+				accept_batch(w, p);
+				break;
+			case EV_CLIENT:
+			case EV_BACKEND:
+				conn_event(w, p, tag == EV_BACKEND, evs[i].events);
+				break;
+			case EV_WAKE:
+				if (read(w->wakefd, &v, sizeof(v)) < 0)
+					break;
+				break;
+			}
+		}
+		run_timers(w, now_ns());
+		free_graveyard(w);
+	}
+	end_all(w);
+	return NULL;
+}
+
+int worker_init(struct worker *w, struct daemon *d, unsigned int id)
+{
+	const struct sm_config *cfg = &d->cfg;
+	struct epoll_event ev;
+	unsigned int i;
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->d = d;
+	w->id = id;
+	w->wakefd = -1;
+	list_init(&w->hello);
+	list_init(&w->connecting);
+	list_init(&w->polled);
+	list_init(&w->all);
+	list_init(&w->graveyard);
+	w->max_conns = cfg->max_connections / d->n_workers;
+	if (!w->max_conns)
+		w->max_conns = 1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0)
+		return -errno;
+	w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wakefd < 0)
+		goto out_errno;
+	ev.events = EPOLLIN;
+	ev.data.u64 = ev_pack(NULL, EV_WAKE);
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
+		goto out_errno;
+	if (d->sockmap) {
+		w->slot_base = id * w->max_conns;
+		w->free_slots = calloc(w->max_conns, sizeof(*w->free_slots));
+		if (!w->free_slots)
+			goto out_errno;
+		for (i = 0; i < w->max_conns; i++)
+			w->free_slots[i] = w->slot_base + w->max_conns - 1 - i;
+		w->n_free_slots = w->max_conns;
+	}
+	w->ls = calloc(cfg->n_listeners, sizeof(*w->ls));
+	if (!w->ls)
+		goto out_errno;
+	for (i = 0; i < cfg->n_listeners; i++) {
+		err = listener_open(&cfg->listeners[i].addr);
+		if (err < 0) {
+			pr_err("cannot listen on %s (%s:%d): %s", cfg->listeners[i].text, cfg->path,
+			       cfg->listeners[i].line, strerror(-err));
+			goto out_fini;
+		}
+		w->ls[i].fd = err;
+		w->ls[i].index = i;
+		w->n_ls++;
+		ev.events = EPOLLIN;
+		ev.data.u64 = ev_pack(&w->ls[i], EV_LISTENER);
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ls[i].fd, &ev) < 0)
+			goto out_errno;
+	}
+	return 0;
+
+out_errno:
+	err = -errno;
+out_fini:
+	worker_fini(w);
+	return err;
+}
+
+int worker_start(struct worker *w)
+{
+	return -pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void worker_stop(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wakefd, &one, sizeof(one)) < 0)
+		pr_warn("worker %u: cannot wake: %s", w->id, strerror(errno));
+}
+
+void worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+void worker_fini(struct worker *w)
+{
+	for (unsigned int i = 0; i < w->n_ls; i++)
+		close(w->ls[i].fd);
+	free(w->ls);
+	w->ls = NULL;
+	w->n_ls = 0;
+	free(w->free_slots);
+	w->free_slots = NULL;
+	if (w->wakefd >= 0)
+		close(w->wakefd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	w->wakefd = w->epfd = -1;
+}

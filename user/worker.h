@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.h - one event-loop thread: its own epoll, its own SO_REUSEPORT listening sockets,
+ * and the connections it accepted, from the first byte to the close.
+ */
+#ifndef SOCKMUX_WORKER_H
+#define SOCKMUX_WORKER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "list.h"
+#include "tls_hello.h"
+
+struct daemon;
+
+/* Tags in the low bits of epoll_data.u64, next to an aligned pointer. */
+enum ev_tag {
+	EV_LISTENER = 0,	/* pointer to struct listen_sock */
+	EV_CLIENT = 1,		/* pointer to struct conn, client socket */
+	EV_BACKEND = 2,		/* pointer to struct conn, backend socket */
+	EV_WAKE = 3,		/* the worker's eventfd */
+};
+
+struct listen_sock {
+	int fd;
+	unsigned int index;	/* into the config's listeners */
+};
+
+struct worker {
+	struct daemon *d;
+	unsigned int id;
+	pthread_t thread;
+	int epfd;
+	int wakefd;			/* eventfd: the main thread's stop call */
+	struct listen_sock *ls;
+	unsigned int n_ls;
+	struct list_head hello;		/* CONN_HELLO, in deadline order */
+	struct list_head connecting;	/* CONN_CONNECTING, in deadline order */
+	struct list_head polled;	/* engines waiting for a poll (next_poll_ns) */
+	struct list_head all;		/* every live connection */
+	struct list_head graveyard;	/* ended in this epoll batch, freed after it */
+	unsigned int n_conns;
+	unsigned int max_conns;
+	/* sockmap slots owned by this worker: [slot_base, slot_base + max_conns) */
+	uint32_t slot_base;
+	uint32_t *free_slots;
+	uint32_t n_free_slots;
+	uint8_t peek[TLS_HELLO_MAX_RAW];	/* MSG_PEEK buffer for every hello on this thread */
+};
+
+int worker_init(struct worker *w, struct daemon *d, unsigned int id);
+int worker_start(struct worker *w);
+void worker_stop(struct worker *w);
+void worker_join(struct worker *w);
+void worker_fini(struct worker *w);
+
+/* epoll registration of one of a connection's sockets; 0 or -errno. */
+int worker_watch(struct worker *w, struct conn *c, int side, uint32_t events, int op);
+/* End c: log its line, release the engine and close both sockets. */
+void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end);
+/*
+ * End c as reset: both sockets are closed with SO_LINGER {1, 0}, so the side still alive sees
+ * a reset. err is the error seen (-errno), or 0 to read it from side's SO_ERROR.
+ */
+void worker_conn_reset(struct worker *w, struct conn *c, int side, int err);
+/* Put c on the polled list (engine asks to be polled at c->next_poll_ns). */
+void worker_poll_at(struct worker *w, struct conn *c, uint64_t when_ns);
+
+uint64_t now_ns(void);
+
+#endif
