@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# transfer.sh - bytes through both engines arrive intact: 256 MiB each way at once, a
+# half-closed client that still gets its answer, an IPv6 client to an IPv4 backend and back;
+# and proof that the sockmap engine really carries them (program attached, sockets in the
+# map during the transfer, the kernel's redirect counters in the log line).
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+BIG=${SMX_TEST_BIG:-268435456}
+
+cat >"$T_DIR/smx.conf" <<CONF
+listen = ( { address = "127.0.0.1:8443"; }, { address = "[::1]:8443"; } );
+backends = {
+  v4 = { address = "127.0.0.1:9001"; };
+  v6 = { address = "[::1]:9002"; };
+  slow = { address = "127.0.0.1:9003"; };
+};
+routes = (
+  { sni = [ "v6.example.org" ]; backend = "v6"; },
+  { sni = [ "slow.example.org" ]; backend = "slow"; },
+  { backend = "v4"; }
+);
+CONF
+
+start_peer_server 127.0.0.1:9001 v4 || not_ok "peer v4 starts"
+start_peer_server "[::1]:9002" v6 || not_ok "peer v6 starts"
+# reads 4 MB/s: a transfer through it lasts long enough to look inside the kernel during it
+start_peer_server 127.0.0.1:9003 slow --read-rate 4000000 || not_ok "peer slow starts"
+
+# peer_of entries currently in the sockmap engine's map (0 if the map is not there)
+peer_entries() {
+	bpftool map dump name peer_of 2>/dev/null | grep -c '"key":' 
+}
+
+for engine in sockmap splice; do
+	if ! start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine"; then
+		not_ok "$engine: sockmux starts"
+		continue
+	fi
+	ok "$engine: sockmux starts"
+	check "$engine: first log line names the engine" \
+		grep -q "engine: $engine" "$SMX_LOG"
+
+	# 256 MiB each way at once
+	"$PEER" client --connect 127.0.0.1:8443 --sni www.example.org --alpn h2,http/1.1 \
+		--up "$BIG" --down "$BIG" --seed 7 --expect-tag v4 >"$T_DIR/c1.out" 2>&1 &
+	cpid=$!
+	wait "$cpid"
+	rc=$?
+	diag "$(cat "$T_DIR/c1.out")"
+	check "$engine: $BIG bytes each way arrive intact" test "$rc" = 0
+	srv=$(grep -E "recv=$BIG " "$T_DIR/peer-v4.log" | tail -n 1)
+	csent=$(grep -oE 'sent_sha256=[0-9a-f]+' "$T_DIR/c1.out" | cut -d= -f2)
+	crecv=$(grep -oE 'recv_sha256=[0-9a-f]+' "$T_DIR/c1.out" | cut -d= -f2)
+	check "$engine: sha256 of what the client sent equals what the backend received" \
+		grep -q "recv_sha256=$csent" <<<"$srv"
+	check "$engine: sha256 of what the backend sent equals what the client received" \
+		grep -q "sent_sha256=$crecv" <<<"$srv"
+
+	# half-close: the client sends, shuts down its write side, then gets the answer
+	"$PEER" client --connect 127.0.0.1:8443 --sni www.example.org --up 1000000 \
+		--down 3000000 --seed 8 --mode halfclose --expect-tag v4 >"$T_DIR/c2.out" 2>&1
+	check "$engine: half-closed client still gets the backend's answer" test $? = 0
+
+	# IPv6 client, IPv6 backend; IPv6 client, IPv4 backend
+	"$PEER" client --connect "[::1]:8443" --sni v6.example.org --up 5000000 --down 5000000 \
+		--seed 9 --expect-tag v6 >"$T_DIR/c3.out" 2>&1
+	check "$engine: IPv6 client reaches IPv6 backend" test $? = 0
+	"$PEER" client --connect "[::1]:8443" --sni other.example.org --up 100000 \
+		--down 100000 --seed 10 --expect-tag v4 >"$T_DIR/c4.out" 2>&1
+	check "$engine: IPv6 client reaches IPv4 backend" test $? = 0
+
+	if [ "$engine" = sockmap ]; then
+		"$PEER" client --connect 127.0.0.1:8443 --sni slow.example.org --up 8000000 \
+			--down 1000 --seed 11 --expect-tag slow >"$T_DIR/c5.out" 2>&1 &
+		cpid=$!
+		sleep 0.5
+		n=$(peer_entries)
+		check "sockmap: both sockets in the map during a transfer ($n entries)" test "$n" = 2
+		check "sockmap: verdict program attached (sk_skb)" \
+			sh -c "bpftool prog show name splice_verdict | grep -q sk_skb"
+		wait "$cpid"
+		check "sockmap: transfer to a slow reader arrives intact" test $? = 0
+	fi
+
+	# the log lines: one per connection, with the bytes each way
+	sleep 0.2
+	line=$(conn_lines | awk -v b="$BIG" '{ for (i = 1; i <= NF; i++)
+		if ($i ~ /^bytes_up=/ && substr($i, 10) + 0 >= b) print }' | head -n 1)
+	diag "$line"
+	check "$engine: log line counts the bytes each way and ends closed" \
+		test "$(field "$line" bytes_up)" -ge "$BIG" -a "$(field "$line" bytes_down)" -ge "$BIG" \
+		-a "$(field "$line" end)" = closed -a "$(field "$line" engine)" = "$engine"
+	want=4
+	[ "$engine" = sockmap ] && want=5
+	check "$engine: $want connections, $want log lines" test "$(conn_lines | wc -l)" = "$want"
+
+	if [ "$engine" = sockmap ]; then
+		check "sockmap: map empty once the connections ended" test "$(peer_entries)" = 0
+	fi
+	fds_before=$(ls /proc/"$SMX_PID"/fd | wc -l)
+	stop_pid "$SMX_PID"
+	check "$engine: stops cleanly on SIGTERM" grep -q "stopped" "$SMX_LOG"
+	diag "descriptors at stop: $fds_before"
+done

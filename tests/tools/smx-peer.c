@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: MIT
+/*
+ * smx-peer.c - the test client and backend server for sockmux's end-to-end tests.
+ *
+ * client: connects, sends a ClientHello (built from --sni/--alpn, or read from --hello-file),
+ *         then a request line "SMX <up-bytes> <down-bytes> <seed> <mode>\n", then up-bytes of
+ *         a PRNG stream; reads the server's "TAG <name>\n" line and down-bytes of the other
+ *         PRNG stream, checking every byte. Prints one line with counts and SHA-256 sums and
+ *         exits 0 only if everything arrived intact.
+ * server: accepts, skips the ClientHello (by its TLS record lengths), reads the request line,
+ *         answers with its tag and the requested stream, checks what it receives, and prints
+ *         one result line per connection on stdout.
+ * mode "both": each side sends while it receives; "halfclose": the client sends, then
+ * shutdown(SHUT_WR), and the server answers only after it saw that EOF.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK 65536
+
+struct stream {
+	uint64_t state;
+	uint8_t buf[8];
+	unsigned int have;
+};
+
+static void stream_init(struct stream *s, uint64_t seed)
+{
+	s->state = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+	s->have = 0;
+}
+
+static uint8_t stream_next(struct stream *s)
+{
+	if (!s->have) {
+		uint64_t z = (s->state += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		memcpy(s->buf, &z, 8);
+		s->have = 8;
+	}
+	return s->buf[8 - s->have--];
+}
+
+static int parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *colon;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, text + 1, end - text - 1);
+		host[end - text - 1] = 0;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(atoi(end + 2));
+		*len = sizeof(*in6);
+		return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -1;
+	}
+	colon = strrchr(text, ':');
+	if (!colon || (size_t)(colon - text) >= sizeof(host))
+		return -1;
+	memcpy(host, text, colon - text);
+	host[colon - text] = 0;
+	in4->sin_family = AF_INET;
+	in4->sin_port = htons(atoi(colon + 1));
+	*len = sizeof(*in4);
+	return inet_pton(AF_INET, host, &in4->sin_addr) == 1 ? 0 : -1;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* A minimal TLS 1.2/1.3-style ClientHello with the given SNI and ALPN list ("a,b"). */
+static size_t build_hello(uint8_t *out, const char *sni, const char *alpn)
+{
+	uint8_t body[4096], ext[2048];
+	size_t b = 0, e = 0, n, i;
+
+	if (sni) {
+		n = strlen(sni);
+		ext[e++] = 0; ext[e++] = 0;			/* server_name */
+		ext[e++] = (n + 5) >> 8; ext[e++] = (n + 5) & 0xff;
+		ext[e++] = (n + 3) >> 8; ext[e++] = (n + 3) & 0xff;
+		ext[e++] = 0;					/* host_name */
+		ext[e++] = n >> 8; ext[e++] = n & 0xff;
+		memcpy(ext + e, sni, n);
+		e += n;
+	}
+	if (alpn) {
+		uint8_t list[512];
+		size_t l = 0;
+		const char *p = alpn;
+
+		while (*p) {
+			size_t k = strcspn(p, ",");
+
+			list[l++] = k;
+			memcpy(list + l, p, k);
+			l += k;
+			p += k;
+			if (*p)
+				p++;
+		}
+		ext[e++] = 0; ext[e++] = 16;
+		ext[e++] = (l + 2) >> 8; ext[e++] = (l + 2) & 0xff;
+		ext[e++] = l >> 8; ext[e++] = l & 0xff;
+		memcpy(ext + e, list, l);
+		e += l;
+	}
+	body[b++] = 3; body[b++] = 3;				/* legacy_version */
+	for (i = 0; i < 32; i++)
+		body[b++] = (uint8_t)(i * 7 + 1);		/* random */
+	body[b++] = 0;						/* session id */
+	body[b++] = 0; body[b++] = 4;				/* cipher suites */
+	body[b++] = 0x13; body[b++] = 0x01; body[b++] = 0xc0; body[b++] = 0x2f;
+	body[b++] = 1; body[b++] = 0;				/* compression */
+	body[b++] = e >> 8; body[b++] = e & 0xff;
+	memcpy(body + b, ext, e);
+	b += e;
+	out[0] = 22; out[1] = 3; out[2] = 1;
+	out[3] = (b + 4) >> 8; out[4] = (b + 4) & 0xff;
+	out[5] = 1; out[6] = 0; out[7] = b >> 8; out[8] = b & 0xff;
+	memcpy(out + 9, body, b);
+	return b + 9;
+}
+
+struct side {
+	int fd;
+	uint64_t bytes;
+	uint64_t seed;
+	uint64_t done;
+	uint64_t bad_at;	/* first corrupt offset + 1, 0 if none */
+	bool eof_early;
+	uint64_t rate;		/* reader: bytes/s, 0 = unlimited */
+	char sha[65];
+	int err;
+};
+
+static void hex(const uint8_t *d, unsigned int n, char *out)
+{
+	for (unsigned int i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void *send_stream(void *arg)
+{
+	struct side *s = arg;
+	struct stream st;
+	uint8_t *buf = malloc(CHUNK), md[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int mdlen;
+
+	stream_init(&st, s->seed);
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	while (s->done < s->bytes) {
+		size_t n = s->bytes - s->done < CHUNK ? s->bytes - s->done : CHUNK;
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = stream_next(&st);
+		EVP_DigestUpdate(ctx, buf, n);
+		s->err = write_all(s->fd, buf, n);
+		if (s->err)
+			break;
+		s->done += n;
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	hex(md, 32, s->sha);
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return NULL;
+}
+
+static void *recv_stream(void *arg)
+{
+	struct side *s = arg;
+	struct stream st;
+	uint8_t *buf = malloc(CHUNK), md[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int mdlen;
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	stream_init(&st, s->seed);
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (;;) {
+		size_t want = CHUNK;
+		ssize_t n;
+
+		if (s->rate) {
+			double el;
+
+			want = 16384;
+			for (;;) {
+				clock_gettime(CLOCK_MONOTONIC, &t);
+				el = (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+				if ((double)s->done < el * (double)s->rate)
+					break;
+				usleep(2000);
+			}
+		}
+		n = read(s->fd, buf, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			s->err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(ctx, buf, n);
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != stream_next(&st) && !s->bad_at)
+				s->bad_at = s->done + i + 1;
+		}
+		s->done += n;
+	}
+	s->eof_early = s->done < s->bytes;
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	hex(md, 32, s->sha);
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return NULL;
+}
+
+static bool side_ok(const struct side *r)
+{
+	return !r->err && !r->bad_at && r->done == r->bytes;
+}
+
+/* Reads exactly one line (up to '\n') without reading past it. */
+static int read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n + 1 < size) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n') {
+			buf[n] = 0;
+			return 0;
+		}
+		n++;
+	}
+	return -1;
+}
+
+static int read_exact(int fd, uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Skips one ClientHello: TLS records until the handshake message is complete. */
+static int skip_hello(int fd)
+{
+	uint8_t hdr[5], rec[16384 + 2048];
+	size_t need = 0, got = 0;
+
+	do {
+		size_t len;
+
+		if (read_exact(fd, hdr, 5) || hdr[0] != 22)
+			return -1;
+		len = (size_t)hdr[3] << 8 | hdr[4];
+		if (len > sizeof(rec) || read_exact(fd, rec, len))
+			return -1;
+		if (got == 0) {
+			if (len < 4)
+				return -1;
+			need = 4 + ((size_t)rec[1] << 16 | (size_t)rec[2] << 8 | rec[3]);
+		}
+		got += len;
+	} while (got < need);
+	return 0;
+}
+
+struct server_conn {
+	int fd;
+	const char *tag;
+	uint64_t rate;
+	pthread_mutex_t *out_lock;
+};
+
+static void *serve_conn(void *arg)
+{
+	struct server_conn *sc = arg;
+	struct side up = { .fd = sc->fd, .rate = sc->rate }, down = { .fd = sc->fd };
+	pthread_t rt, wt;
+	char line[256], mode[32] = "";
+	unsigned long long nup = 0, ndown = 0, seed = 0;
+	char tagline[128];
+
+	if (skip_hello(sc->fd) || read_line(sc->fd, line, sizeof(line)) ||
+	    sscanf(line, "SMX %llu %llu %llu %31s", &nup, &ndown, &seed, mode) != 4) {
+		pthread_mutex_lock(sc->out_lock);
+		printf("conn tag=%s error=bad-request\n", sc->tag);
+		fflush(stdout);
+		pthread_mutex_unlock(sc->out_lock);
+		goto out;
+	}
+	up.bytes = nup;
+	up.seed = seed;
+	down.bytes = ndown;
+	down.seed = seed ^ 0x5555;
+	snprintf(tagline, sizeof(tagline), "TAG %s\n", sc->tag);
+	write_all(sc->fd, tagline, strlen(tagline));
+	pthread_create(&rt, NULL, recv_stream, &up);
+	if (!strcmp(mode, "halfclose"))
+		pthread_join(rt, NULL);
+	pthread_create(&wt, NULL, send_stream, &down);
+	if (strcmp(mode, "halfclose"))
+		pthread_join(rt, NULL);
+	pthread_join(wt, NULL);
+	shutdown(sc->fd, SHUT_WR);
+	pthread_mutex_lock(sc->out_lock);
+	printf("conn tag=%s mode=%s recv=%" PRIu64 " recv_sha256=%s sent=%" PRIu64
+	       " sent_sha256=%s %s\n",
+	       sc->tag, mode, up.done, up.sha, down.done, down.sha,
+	       side_ok(&up) && !down.err ? "ok" : "FAIL");
+	fflush(stdout);
+	pthread_mutex_unlock(sc->out_lock);
+	/* wait for the client's close so the last bytes are not cut by a reset */
+	while (read(sc->fd, line, sizeof(line)) > 0)
+		;
+out:
+	close(sc->fd);
+	free(sc);
+	return NULL;
+}
+
+static int run_server(const char *listen_addr, const char *tag, uint64_t rate)
+{
+	static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (parse_addr(listen_addr, &ss, &len)) {
+		fprintf(stderr, "smx-peer: bad address %s\n", listen_addr);
+		return 2;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
+		fprintf(stderr, "smx-peer: listen %s: %s\n", listen_addr, strerror(errno));
+		return 2;
+	}
+	printf("listening %s tag=%s\n", listen_addr, tag);
+	fflush(stdout);
+	for (;;) {
+		struct server_conn *sc;
+		pthread_t t;
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		sc = calloc(1, sizeof(*sc));
+		sc->fd = c;
+		sc->tag = tag;
+		sc->rate = rate;
+		sc->out_lock = &out_lock;
+		pthread_create(&t, NULL, serve_conn, sc);
+		pthread_detach(t);
+	}
+}
+
+static int run_client(const char *addr, const uint8_t *hello, size_t hello_len, uint64_t nup,
+		      uint64_t ndown, uint64_t seed, const char *mode, const char *expect_tag)
+{
+	struct side up = { .bytes = nup, .seed = seed }, down = { .bytes = ndown, .seed = seed ^ 0x5555 };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	pthread_t wt, rt;
+	char line[256], tag[128] = "";
+	int fd, ok;
+
+	if (parse_addr(addr, &ss, &len)) {
+		fprintf(stderr, "smx-peer: bad address %s\n", addr);
+		return 2;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		printf("client error=connect:%s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(line, sizeof(line), "SMX %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", nup, ndown,
+		 seed, mode);
+	if (write_all(fd, hello, hello_len) || write_all(fd, line, strlen(line))) {
+		printf("client error=write-hello\n");
+		return 1;
+	}
+	up.fd = down.fd = fd;
+	pthread_create(&wt, NULL, send_stream, &up);
+	if (!strcmp(mode, "halfclose")) {
+		pthread_join(wt, NULL);
+		shutdown(fd, SHUT_WR);
+	}
+	if (read_line(fd, line, sizeof(line)) || sscanf(line, "TAG %127s", tag) != 1) {
+		printf("client error=no-tag\n");
+		return 1;
+	}
+	pthread_create(&rt, NULL, recv_stream, &down);
+	if (strcmp(mode, "halfclose")) {
+		pthread_join(wt, NULL);
+		shutdown(fd, SHUT_WR);
+	}
+	pthread_join(rt, NULL);
+	ok = side_ok(&down) && !up.err && up.done == nup &&
+	     (!expect_tag || !strcmp(expect_tag, tag));
+	printf("client tag=%s sent=%" PRIu64 " sent_sha256=%s recv=%" PRIu64
+	       " recv_sha256=%s%s%s %s\n",
+	       tag, up.done, up.sha, down.done, down.sha, down.bad_at ? " corrupt_at=" : "",
+	       down.bad_at ? "yes" : "", ok ? "ok" : "FAIL");
+	close(fd);
+	return ok ? 0 : 1;
+}
+
+static const char usage[] =
+	"usage: smx-peer server --listen ADDR --tag NAME [--read-rate BYTES_PER_S]\n"
+	"       smx-peer client --connect ADDR [--sni NAME] [--alpn A,B] [--hello-file F]\n"
+	"                [--up BYTES] [--down BYTES] [--seed N] [--mode both|halfclose]\n"
+	"                [--expect-tag NAME]\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "read-rate", required_argument, NULL, 'r' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "sni", required_argument, NULL, 's' },
+		{ "alpn", required_argument, NULL, 'a' },
+		{ "hello-file", required_argument, NULL, 'f' },
+		{ "up", required_argument, NULL, 'u' },
+		{ "down", required_argument, NULL, 'd' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "expect-tag", required_argument, NULL, 'e' },
+		{ 0 },
+	};
+	const char *listen_addr = NULL, *tag = "server", *conn = NULL, *sni = NULL, *alpn = NULL;
+	const char *hello_file = NULL, *mode = "both", *expect = NULL;
+	uint64_t rate = 0, nup = 0, ndown = 0, seed = 1;
+	static uint8_t hello[65536];
+	size_t hello_len;
+	int o;
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	while ((o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l': listen_addr = optarg; break;
+		case 't': tag = optarg; break;
+		case 'r': rate = strtoull(optarg, NULL, 0); break;
+		case 'c': conn = optarg; break;
+		case 's': sni = optarg; break;
+		case 'a': alpn = optarg; break;
+		case 'f': hello_file = optarg; break;
+		case 'u': nup = strtoull(optarg, NULL, 0); break;
+		case 'd': ndown = strtoull(optarg, NULL, 0); break;
+		case 'S': seed = strtoull(optarg, NULL, 0); break;
+		case 'm': mode = optarg; break;
+		case 'e': expect = optarg; break;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (!strcmp(argv[1], "server") && listen_addr)
+		return run_server(listen_addr, tag, rate);
+	if (strcmp(argv[1], "client") || !conn) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (hello_file) {
+		FILE *f = fopen(hello_file, "rb");
+
+		if (!f) {
+			perror(hello_file);
+			return 2;
+		}
+		hello_len = fread(hello, 1, sizeof(hello), f);
+		fclose(f);
+	} else {
+		hello_len = build_hello(hello, sni, alpn);
+	}
+	return run_client(conn, hello, hello_len, nup, ndown, seed, mode, expect);
+}
