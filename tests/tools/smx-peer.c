@@ -375,7 +375,7 @@ out:
 	return NULL;
 }
 
-static int run_server(const char *listen_addr, const char *tag, uint64_t rate)
+static int run_server(const char *listen_addr, const char *tag, uint64_t rate, bool no_accept)
 {
 	static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct sockaddr_storage ss;
@@ -390,12 +390,15 @@ static int run_server(const char *listen_addr, const char *tag, uint64_t rate)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, no_accept ? 0 : 1024)) {
 		fprintf(stderr, "smx-peer: listen %s: %s\n", listen_addr, strerror(errno));
 		return 2;
 	}
 	printf("listening %s tag=%s\n", listen_addr, tag);
 	fflush(stdout);
+	/* never accepting: once its queue holds one connection, further SYNs go unanswered */
+	while (no_accept)
+		pause();
 	for (;;) {
 		struct server_conn *sc;
 		pthread_t t;
@@ -413,8 +416,54 @@ static int run_server(const char *listen_addr, const char *tag, uint64_t rate)
 	}
 }
 
+struct client_opts {
+	bool rst;		/* after sending, close with a reset instead of reading */
+	long drip_ms;		/* send the hello one byte every drip_ms ms */
+	long hold_ms;		/* after the (partial) hello, wait this long, report, close */
+};
+
+/* True when the peer closed or reset the connection (without consuming data). */
+static bool poll_closed(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+/*
+ * Waits until ms after t0 for the server side to close; prints "closed_after_ms=N" (time
+ * since t0) or "open_after_ms=N".
+ */
+static void wait_closed(int fd, const struct timespec *t0, long ms)
+{
+	struct timespec t;
+	char buf[4096];
+	long el;
+
+	for (;;) {
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 20000 };
+		ssize_t n;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = read(fd, buf, sizeof(buf));
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			printf("client closed_after_ms=%ld%s\n", el,
+			       n < 0 && errno == ECONNRESET ? " reset" : "");
+			return;
+		}
+		if (el >= ms) {
+			printf("client open_after_ms=%ld\n", el);
+			return;
+		}
+	}
+}
+
 static int run_client(const char *addr, const uint8_t *hello, size_t hello_len, uint64_t nup,
-		      uint64_t ndown, uint64_t seed, const char *mode, const char *expect_tag)
+		      uint64_t ndown, uint64_t seed, const char *mode, const char *expect_tag,
+		      const struct client_opts *co)
 {
 	struct side up = { .bytes = nup, .seed = seed }, down = { .bytes = ndown, .seed = seed ^ 0x5555 };
 	struct sockaddr_storage ss;
@@ -434,11 +483,38 @@ static int run_client(const char *addr, const uint8_t *hello, size_t hello_len, 
 	}
 	snprintf(line, sizeof(line), "SMX %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", nup, ndown,
 		 seed, mode);
+	if (co->drip_ms || co->hold_ms) {
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (!co->drip_ms) {
+			write_all(fd, hello, hello_len);
+		} else {
+			for (size_t i = 0; i < hello_len; i++) {
+				if (write_all(fd, hello + i, 1) || poll_closed(fd))
+					break;
+				usleep(co->drip_ms * 1000);
+			}
+		}
+		wait_closed(fd, &t0, co->hold_ms ? co->hold_ms : 10000);
+		close(fd);
+		return 0;
+	}
 	if (write_all(fd, hello, hello_len) || write_all(fd, line, strlen(line))) {
 		printf("client error=write-hello\n");
 		return 1;
 	}
 	up.fd = down.fd = fd;
+	if (co->rst) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		send_stream(&up);
+		usleep(200000);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		printf("client sent=%" PRIu64 " then reset\n", up.done);
+		return 0;
+	}
 	pthread_create(&wt, NULL, send_stream, &up);
 	if (!strcmp(mode, "halfclose")) {
 		pthread_join(wt, NULL);
@@ -465,10 +541,12 @@ static int run_client(const char *addr, const uint8_t *hello, size_t hello_len, 
 }
 
 static const char usage[] =
-	"usage: smx-peer server --listen ADDR --tag NAME [--read-rate BYTES_PER_S]\n"
+	"usage: smx-peer server --listen ADDR --tag NAME [--read-rate BYTES_PER_S] [--no-accept]\n"
 	"       smx-peer client --connect ADDR [--sni NAME] [--alpn A,B] [--hello-file F]\n"
 	"                [--up BYTES] [--down BYTES] [--seed N] [--mode both|halfclose]\n"
-	"                [--expect-tag NAME]\n";
+	"                [--expect-tag NAME] [--rst] [--hello-truncate N]\n"
+	"                [--drip-ms MS | --hold-ms MS]   (send the hello slowly, or partly, and\n"
+	"                                                 report when the server closes)\n";
 
 int main(int argc, char **argv)
 {
@@ -485,11 +563,19 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "expect-tag", required_argument, NULL, 'e' },
+		{ "no-accept", no_argument, NULL, 'N' },
+		{ "rst", no_argument, NULL, 'R' },
+		{ "drip-ms", required_argument, NULL, 'D' },
+		{ "hold-ms", required_argument, NULL, 'H' },
+		{ "hello-truncate", required_argument, NULL, 'T' },
 		{ 0 },
 	};
 	const char *listen_addr = NULL, *tag = "server", *conn = NULL, *sni = NULL, *alpn = NULL;
 	const char *hello_file = NULL, *mode = "both", *expect = NULL;
 	uint64_t rate = 0, nup = 0, ndown = 0, seed = 1;
+	struct client_opts co = { 0 };
+	bool no_accept = false;
+	long truncate = -1;
 	static uint8_t hello[65536];
 	size_t hello_len;
 	int o;
@@ -513,11 +599,16 @@ int main(int argc, char **argv)
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
 		case 'm': mode = optarg; break;
 		case 'e': expect = optarg; break;
+		case 'N': no_accept = true; break;
+		case 'R': co.rst = true; break;
+		case 'D': co.drip_ms = atol(optarg); break;
+		case 'H': co.hold_ms = atol(optarg); break;
+		case 'T': truncate = atol(optarg); break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (!strcmp(argv[1], "server") && listen_addr)
-		return run_server(listen_addr, tag, rate);
+		return run_server(listen_addr, tag, rate, no_accept);
 	if (strcmp(argv[1], "client") || !conn) {
 		fputs(usage, stderr);
 		return 2;
@@ -534,5 +625,7 @@ int main(int argc, char **argv)
 	} else {
 		hello_len = build_hello(hello, sni, alpn);
 	}
-	return run_client(conn, hello, hello_len, nup, ndown, seed, mode, expect);
+	if (truncate >= 0 && (size_t)truncate < hello_len)
+		hello_len = truncate;
+	return run_client(conn, hello, hello_len, nup, ndown, seed, mode, expect, &co);
 }
