@@ -12,11 +12,12 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
+# CFLAGS and LDFLAGS are the user's to override; what the build needs is in SMX_CFLAGS.
 CFLAGS    ?= -O2 -g
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -Iuser -I$(OUTPUT) \
+SMX_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -Iuser -I$(OUTPUT) \
 	     -DSOCKMUX_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-LDLIBS    += -lbpf -lelf -lz -lconfig -lpthread
-LDFLAGS   += $(EXTRA_LDFLAGS)
+LDLIBS    := -lbpf -lelf -lz -lconfig -lpthread
+SMX_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
 
@@ -44,13 +45,13 @@ sockmux: $(OUTPUT)/sockmux
 	cp $< $@
 
 $(OUTPUT)/sockmux: $(OUTPUT)/user/main.o $(OUTPUT)/libsockmux.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SMX_CFLAGS) $(SMX_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OUTPUT)/libsockmux.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) | $(OUTPUT)/user
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(SMX_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h) vmlinux/vmlinux.h | $(OUTPUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -68,11 +69,11 @@ vmlinux:
 
 # --- tests -------------------------------------------------------------------------------
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(OUTPUT)/libsockmux.a | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) -Itests/unit -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(LDFLAGS) \
+	$(CC) $(CFLAGS) $(SMX_CFLAGS) -Itests/unit -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(SMX_LDFLAGS) \
 		-o $@ $< $(OUTPUT)/libsockmux.a $(LDLIBS)
 
 $(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lcrypto -lpthread
+	$(CC) $(CFLAGS) $(SMX_CFLAGS) $(SMX_LDFLAGS) -o $@ $< -lcrypto -lpthread
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser

@@ -124,5 +124,5 @@ for engine in sockmap splice; do
 		check "sockmap: no map entry leaked" \
 			test "$(bpftool map dump name peer_of 2>/dev/null | grep -c '"key":')" = 0
 	fi
-	stop_pid "$SMX_PID"
+	stop_sockmux "$engine"
 done

@@ -100,6 +100,20 @@ start_sockmux() {
 	wait_for "$SMX_LOG" 'listening on' 10
 }
 
+# stop_sockmux: SIGTERM to sockmux, then one TAP line: it stopped cleanly, exit status 0,
+# and no sanitizer report in its log (CI also runs these tests on the ASan/UBSan build).
+stop_sockmux() {
+	local rc
+	stop_pid "$SMX_PID"
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q ' stopped$' "$SMX_LOG" &&
+		! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$SMX_LOG"; then
+		ok "${1:-sockmux}: stops cleanly on SIGTERM (exit 0, no sanitizer report)"
+	else
+		not_ok "${1:-sockmux}: stops cleanly on SIGTERM (exit $rc)"
+	fi
+}
+
 # conn_lines: sockmux's per-connection log lines so far.
 conn_lines() { grep -E ' conn=[0-9]+ ' "$SMX_LOG"; }
 

@@ -126,5 +126,5 @@ for engine in sockmap splice; do
 	else
 		not_ok "$engine: chromium is installed (scripts/install-deps.sh --test)"
 	fi
-	stop_pid "$SMX_PID"
+	stop_sockmux "$engine"
 done
