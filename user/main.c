@@ -233,8 +233,19 @@ static int cmd_route(int argc, char **argv)
 			fprintf(stderr, "sockmux route: invalid --sni \"%s\"\n", sni);
 			return 1;
 		}
-		for (i = 0; i < n; i++)
-			host[i] = (sni[i] >= 'A' && sni[i] <= 'Z') ? sni[i] - 'A' + 'a' : sni[i];
+		for (i = 0; i < n; i++) {
+			char ch = sni[i];
+
+			if (ch >= 'A' && ch <= 'Z')
+				ch = ch - 'A' + 'a';
+			/* what tls_hello_parse() accepts in a host name */
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+			      ch == '_' || ch == '.')) {
+				fprintf(stderr, "sockmux route: invalid --sni \"%s\"\n", sni);
+				return 1;
+			}
+			host[i] = ch;
+		}
 		host[n] = '\0';
 		in.sni = host;
 	}

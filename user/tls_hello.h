@@ -12,6 +12,13 @@
  * rejects duplicate server_name or ALPN extensions, treats an SSLv2-format hello as TLS
  * without SNI or ALPN, skips GREASE and unknown extensions, lowercases the host name, strips
  * one trailing dot, and refuses names with bytes outside [a-z0-9._-].
+ *
+ * On a prefix of any input, the result is TLS_HELLO_NEED_MORE or the result on the whole
+ * input: BAD and NOT_TLS are final, and a length that contradicts an enclosing one is BAD as
+ * soon as it is read, without waiting for the bytes it claims. Any other repeated extension
+ * type (GREASE aside) is BAD too (RFC 8446 4.2), and so is a second host_name entry in the
+ * server_name list (RFC 6066 3: one name per name_type); entries of other name types are
+ * skipped. Bytes after the hello (early data, further records) are never looked at.
  */
 #ifndef SOCKMUX_TLS_HELLO_H
 #define SOCKMUX_TLS_HELLO_H
@@ -23,8 +30,9 @@
 /* Largest ClientHello handshake message accepted (the 24-bit length), in bytes. */
 #define TLS_HELLO_MAX_LEN 16384
 /*
- * Most raw bytes (record headers included) the parser may need; a hello that is still
- * incomplete after this many bytes is TLS_HELLO_BAD. Callers size their peek buffer with it.
+ * Most raw bytes (record headers included) the parser may need; a hello that needs a byte at
+ * offset TLS_HELLO_MAX_RAW or beyond is TLS_HELLO_BAD (so a caller whose peek buffer of this
+ * size is full never gets TLS_HELLO_NEED_MORE). Callers size their peek buffer with it.
  */
 #define TLS_HELLO_MAX_RAW 32768
 /* Longest host name kept (RFC 6066 allows up to 2^16 - 1; DNS names are at most 253). */
@@ -41,7 +49,7 @@ enum tls_hello_status {
 
 struct tls_hello {
 	bool sslv2;			/* SSLv2-format hello: no extensions, so no SNI or ALPN */
-	uint16_t record_version;	/* legacy_record_version of the first record */
+	uint16_t record_version;	/* legacy_record_version of the first record; 0 for SSLv2 */
 	uint16_t client_version;	/* legacy_version in the ClientHello body */
 	bool has_sni;
 	size_t sni_len;
@@ -51,10 +59,19 @@ struct tls_hello {
 	uint8_t alpn[TLS_ALPN_MAX];	/* protocol_name_list as received, GREASE included */
 	unsigned int alpn_count;	/* number of protocol names in alpn[] */
 	size_t hello_len;		/* handshake message length (4-byte header included) */
-	size_t raw_len;			/* raw bytes (records) that carried the whole hello */
-	const char *error;		/* with TLS_HELLO_BAD/NOT_TLS: a short static reason */
+	/*
+	 * Raw bytes up to the hello's last byte, record headers included (<= len); the rest of
+	 * the last record, if any, is not counted. SSLv2: the record, header included.
+	 */
+	size_t raw_len;
+	/* with TLS_HELLO_BAD/NOT_TLS: a short static reason; NULL otherwise */
+	const char *error;
 };
 
+/*
+ * buf holds the len bytes received so far, from the first one (len may be 0). out is always
+ * filled: with anything but TLS_HELLO_OK, it is all zero but for error.
+ */
 enum tls_hello_status tls_hello_parse(const uint8_t *buf, size_t len, struct tls_hello *out);
 
 /* Short name of a status ("ok", "need-more", "not-tls", "bad"). */
