@@ -74,16 +74,21 @@ struct sm_config {
 
 struct config_error {
 	int line;		/* 0 when no line applies (e.g. unreadable file) */
-	char msg[256];		/* names the key, e.g. "routes.[1].backend: no backend \"webb\"" */
+	char msg[256];		/* names the key path, e.g.
+				 * "routes.[1].backend: no backend named \"webb\"" */
 };
 
 /*
- * Parse text (the content of the file called path) into *cfg. Returns 0, or -EINVAL with
- * *err filled in (cfg is then left empty). A successful cfg is released with config_free().
+ * Parse text (the content of the file called path) into *cfg. Returns 0, or -EINVAL (-ENOMEM)
+ * with *err filled in (cfg is then left empty). A successful cfg is released with config_free().
+ * "@include" is refused: the configuration is one file. See docs/config.md for every message.
  */
 int config_parse(const char *text, const char *path, struct sm_config *cfg,
 		 struct config_error *err);
-/* Read the file at path and config_parse() it; -errno with err->line 0 if unreadable. */
+/*
+ * Read the file at path and config_parse() it; -errno with err->line 0 if unreadable (-EFBIG
+ * past 1 MiB), -EINVAL for a NUL byte in the file.
+ */
 int config_load(const char *path, struct sm_config *cfg, struct config_error *err);
 void config_free(struct sm_config *cfg);
 

@@ -34,14 +34,22 @@ struct route_result {
 	size_t alpn_len;
 };
 
-/* Returns the index of the first matching route, or -ENOENT; fills *res if non-NULL. */
+/*
+ * Returns the index of the first matching route, or -ENOENT; fills *res if non-NULL. With
+ * an alpn condition, res->alpn is the first entry of the route's list (in the route's order)
+ * that the client offered. A malformed ALPN list (an empty name, a length past alpn_len)
+ * counts as no ALPN; it is never read past alpn_len.
+ */
 long router_match(const struct sm_config *cfg, const struct route_input *in,
 		  struct route_result *res);
 
 /*
- * Explain in words why route i does or does not match in (for `sockmux route`): writes one
- * line such as "sni \"example.org\" matches \"*.example.org\"; alpn \"h2\" not in [xmpp-client]"
- * into buf and returns whether the route matches.
+ * Explain in words why route i (from 0) does or does not match in (for `sockmux route`): writes
+ * one line, routes numbered from 1, client strings escaped, such as
+ *	#1 (line 8): sni "a.example.org" matches "*.example.org"; alpn [h2,http/1.1] not in
+ *	[xmpp-client] -> no match
+ * (on one line) or "#3 (line 11): no condition (default route) -> match" into buf
+ * (truncated to size) and returns whether the route matches, exactly as router_match() decides.
  */
 bool router_explain(const struct sm_config *cfg, size_t i, const struct route_input *in,
 		    char *buf, size_t size);

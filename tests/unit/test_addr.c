@@ -210,7 +210,8 @@ static void test_cidr_parse(void)
 	check_cidr("ffff::1/0", AF_INET6, 0, "::/0");
 	check_cidr("2001:db8::ff/127", AF_INET6, 127, "2001:db8::fe/127");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(name, sizeof(name), "cidr_parse rejects \"%s\"", show(bad[i], q, sizeof(q)));
+		snprintf(name, sizeof(name), "cidr_parse rejects \"%s\"",
+			 show(bad[i], q, sizeof(q)));
 		ASSERT_EQ(cidr_parse(bad[i], &c), -EINVAL, name);
 	}
 	ASSERT_EQ(cidr_parse(NULL, &c), -EINVAL, "cidr_parse(NULL)");
@@ -267,7 +268,8 @@ static void test_cidr_match(void)
 		{ "2001:db8:8000::/33", "[2001:db8:8000::]:1", true },
 		{ "::/0", "[2001:db8::1]:1", true },
 		{ "::/0", "[::ffff:1.2.3.4]:1", true },
-		{ "::/0", "1.2.3.4:1", false },		/* an IPv6 prefix matches AF_INET6 only */
+		/* an IPv6 prefix matches AF_INET6 only */
+		{ "::/0", "1.2.3.4:1", false },
 		{ "::ffff:0:0/96", "[::ffff:1.2.3.4]:1", true },
 		{ "::ffff:0:0/96", "1.2.3.4:1", false },
 		{ "::ffff:0:0/96", "[::1]:1", false },

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "escape.h"
@@ -51,7 +52,8 @@ static void test_example(void)
 	struct sm_config cfg;
 	char buf[64];
 
-	if (!ASSERT_OK(config_load(CONFIG_FIXTURE("example.cfg"), &cfg, &err), "load example.cfg")) {
+	if (!ASSERT_OK(config_load(CONFIG_FIXTURE("example.cfg"), &cfg, &err),
+		       "load example.cfg")) {
 		tap_diag("  %d: %s", err.line, err.msg);
 		return;
 	}
@@ -202,7 +204,8 @@ static void test_wildcard_alpn(void)
 		tap_diag("  %d: %s", err.line, err.msg);
 		return;
 	}
-	ASSERT_EQ(cfg.handshake_ms, CONFIG_DEFAULT_HANDSHAKE_MS, "partial timeouts: handshake default");
+	ASSERT_EQ(cfg.handshake_ms, CONFIG_DEFAULT_HANDSHAKE_MS,
+		  "partial timeouts: handshake default");
 	ASSERT_EQ(cfg.connect_ms, 1500, "partial timeouts: connect_ms set");
 	ASSERT_EQ(cfg.workers, 0, "workers = 0 is auto");
 	if (!ASSERT_EQ(cfg.n_routes, 4, "wildcard_alpn: 4 routes"))
@@ -210,7 +213,8 @@ static void test_wildcard_alpn(void)
 	r = &cfg.routes[0];
 	ASSERT_EQ(r->line, 11, "wildcard route line");
 	if (ASSERT_EQ(r->n_sni, 2, "() list of sni")) {
-		ASSERT_STREQ(r->sni[0].name, ".example.org", "\"*.Example.ORG.\" lowercased, dot stripped");
+		ASSERT_STREQ(r->sni[0].name, ".example.org",
+			     "\"*.Example.ORG.\" lowercased, dot stripped");
 		ASSERT_TRUE(r->sni[0].wildcard, "\"*.Example.ORG.\" is a wildcard");
 		ASSERT_STREQ(r->sni[1].name, "example.org", "exact after wildcard");
 		ASSERT_FALSE(r->sni[1].wildcard, "exact is not a wildcard");
@@ -248,7 +252,8 @@ static void test_valid_edges(void)
 		ASSERT_EQ(strlen(cfg.routes[0].alpn[0]), 255, "alpn of 255 bytes kept");
 		config_free(&cfg);
 	}
-	if (ASSERT_OK(config_parse(L1 B1 R1 "timeouts = { handshake_ms = 1; connect_ms = 3600000; };\n"
+	if (ASSERT_OK(config_parse(L1 B1 R1
+				   "timeouts = { handshake_ms = 1; connect_ms = 3600000; };\n"
 				   "workers = 64; max_connections = 1000000;\n",
 				   "t", &cfg, &err),
 		      "upper and lower bounds accepted")) {
@@ -273,7 +278,8 @@ static void test_valid_edges(void)
 		config_free(&cfg);
 	}
 	/* big numbers in comments, strings and names are not integer literals */
-	if (ASSERT_OK(config_parse(L1 "backends = { b99999999999 = { address = \"127.0.0.1:1\"; }; };\n"
+	if (ASSERT_OK(config_parse(L1 "backends = {\n"
+				   "  b99999999999 = { address = \"127.0.0.1:1\"; }; };\n"
 				   "routes = ( { sni = [ \"99999999999.org\" /* 99999999999 */ ];\n"
 				   "  backend = \"b99999999999\"; } ); # 99999999999\n"
 				   "// 99999999999\nworkers = 3;\n",
@@ -283,15 +289,16 @@ static void test_valid_edges(void)
 		ASSERT_STREQ(cfg.routes[0].sni[0].name, "99999999999.org", "numeric label kept");
 		config_free(&cfg);
 	}
-	if (ASSERT_OK(config_parse(ROUTE("sni = [ \"A-B_c.Example.ORG.\", \"*.X.org\" ];"), "t", &cfg,
-				   &err),
+	if (ASSERT_OK(config_parse(ROUTE("sni = [ \"A-B_c.Example.ORG.\", \"*.X.org\" ];"), "t",
+				   &cfg, &err),
 		      "sni normalised")) {
 		ASSERT_STREQ(cfg.routes[0].sni[0].name, "a-b_c.example.org", "exact lowercased");
 		ASSERT_STREQ(cfg.routes[0].sni[1].name, ".x.org", "wildcard lowercased");
 		config_free(&cfg);
 	}
 	if (ASSERT_OK(config_parse("listen = ( { address = \"0.0.0.0:443\"; },\n"
-				   "  { address = \"[::]:443\"; }, { address = \"0.0.0.0:8443\"; },\n"
+				   "  { address = \"[::]:443\"; },\n"
+				   "  { address = \"0.0.0.0:8443\"; },\n"
 				   "  { address = \"[::ffff:0.0.0.0]:443\"; } );\n" B1 R1,
 				   "t", &cfg, &err),
 		      "same port on other addresses is not a duplicate")) {
@@ -299,6 +306,17 @@ static void test_valid_edges(void)
 		ASSERT_EQ(cfg.listeners[1].line, 2, "listener on line 2");
 		config_free(&cfg);
 	}
+	if (ASSERT_OK(config_parse(L1 B1 R1 "workers = 5; # no newline", "t", &cfg, &err),
+		      "comment ending the text without a newline")) {
+		ASSERT_EQ(cfg.workers, 5, "value before the final comment");
+		config_free(&cfg);
+	}
+	if (ASSERT_OK(config_parse(L1 B1 R1 "workers = 6; // no newline", "t", &cfg, &err),
+		      "// comment ending the text without a newline"))
+		config_free(&cfg);
+	if (ASSERT_OK(config_parse(L1 B1 "routes = ( { backend = \"web\"; } )", "t", &cfg, &err),
+		      "text ending without a newline or semicolon"))
+		config_free(&cfg);
 	if (ASSERT_OK(config_parse(L1 B1 R1, NULL, &cfg, &err), "NULL path accepted")) {
 		ASSERT_STREQ(cfg.path, "-", "NULL path stored as \"-\"");
 		config_free(&cfg);
@@ -312,109 +330,142 @@ struct bad_case {
 	const char *msg;	/* must occur in err.msg */
 };
 
+/* 64 and 254 bytes: one past the limit of a label and of a name */
+#define LABEL64 "a123456789012345678901234567890123456789012345678901234567890123"
+#define NAME254                                                                                    \
+	"a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789."         \
+	"a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789."         \
+	"a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789."         \
+	"a23456789.a2345678"
+#define ALPN64 "0123456789012345678901234567890123456789012345678901234567890123"
+
 static const struct bad_case bad_cases[] = {
 	/* libconfig syntax */
-	{ "syntax: unquoted string", L1 B1 "routes = ( { backend = web; } );\n", 3, "syntax error" },
-	{ "syntax: unterminated list", L1 B1 "routes = ( { backend = \"web\"; }\n", 4, "syntax error" },
+	{ "syntax: unquoted string", L1 B1 "routes = ( { backend = web; } );\n",
+	  3, "syntax error" },
+	{ "syntax: unterminated list", L1 B1 "routes = ( { backend = \"web\"; }\n",
+	  4, "syntax error" },
 	{ "syntax: duplicate key", L1 L1 B1 R1, 2, "duplicate setting name" },
-	{ "syntax: duplicate backend", L1 "backends = { web = { address = \"127.0.0.1:1\"; };\n"
-	  "  web = { address = \"127.0.0.1:2\"; }; };\n" R1, 3, "duplicate setting name" },
+	{ "syntax: duplicate backend",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; };\n"
+	  "  web = { address = \"127.0.0.1:2\"; }; };\n" R1,
+	  3, "duplicate setting name" },
 	{ "syntax: mixed array", ROUTE("sni = [ \"a.org\", 1 ];"), 3, "mismatched element type" },
-	{ "@include refused", L1 "  @include \"minimal.cfg\"\n" B1 R1, 2, "@include is not supported" },
+	{ "@include refused", L1 "  @include \"minimal.cfg\"\n" B1 R1,
+	  2, "@include is not supported" },
 	/* missing required keys */
 	{ "empty text", "", 0, "missing required key \"listen\"" },
 	{ "only comments", "# nothing\n", 0, "missing required key \"listen\"" },
 	{ "missing listen", B1 R1, 0, "missing required key \"listen\"" },
 	{ "missing backends", L1 R1, 0, "missing required key \"backends\"" },
 	{ "missing routes", L1 B1, 0, "missing required key \"routes\"" },
-	{ "listen without address", "listen = (\n  { }\n);\n" B1 R1, 2,
-	  "listen.[0]: missing required key \"address\"" },
-	{ "backend without address", L1 "backends = {\n  web = { };\n};\n" R1, 3,
-	  "backends.web: missing required key \"address\"" },
-	{ "route without backend", L1 B1 "routes = ( { sni = [ \"a.org\" ]; } );\n", 3,
-	  "routes.[0]: missing required key \"backend\"" },
+	{ "listen without address", "listen = (\n  { }\n);\n" B1 R1,
+	  2, "listen.[0]: missing required key \"address\"" },
+	{ "backend without address", L1 "backends = {\n  web = { };\n};\n" R1,
+	  3, "backends.web: missing required key \"address\"" },
+	{ "route without backend", L1 B1 "routes = ( { sni = [ \"a.org\" ]; } );\n",
+	  3, "routes.[0]: missing required key \"backend\"" },
 	/* unknown keys, at every level, on the line of the key */
-	{ "unknown top-level key", L1 B1 R1 "\nworker = 2;\n", 5,
-	  "unknown key \"worker\" at top level" },
-	{ "unknown key in listen entry", "listen = ( { address = \"0.0.0.0:443\";\n  adress = \"x\"; } );\n"
-	  B1 R1, 2, "unknown key \"adress\" in listen.[0]" },
-	{ "unknown key in timeouts", L1 B1 R1 "timeouts = {\n  handshake = 5;\n};\n", 5,
-	  "unknown key \"handshake\" in timeouts" },
-	{ "unknown key in backend", L1 "backends = {\n  web = { address = \"127.0.0.1:1\"; weight = 2; };\n};\n"
-	  R1, 3, "unknown key \"weight\" in backends.web" },
-	{ "unknown key in route", L1 B1 "routes = (\n  { backend = \"web\"; },\n"
-	  "  { snis = [ \"a.org\" ]; backend = \"web\"; }\n);\n", 5, "unknown key \"snis\" in routes.[1]" },
+	{ "unknown top-level key", L1 B1 R1 "\nworker = 2;\n",
+	  5, "unknown key \"worker\" at top level" },
+	{ "unknown key in listen entry",
+	  "listen = ( { address = \"0.0.0.0:443\";\n  adress = \"x\"; } );\n" B1 R1,
+	  2, "unknown key \"adress\" in listen.[0]" },
+	{ "unknown key in timeouts", L1 B1 R1 "timeouts = {\n  handshake = 5;\n};\n",
+	  5, "unknown key \"handshake\" in timeouts" },
+	{ "unknown key in backend",
+	  L1 "backends = {\n  web = { address = \"127.0.0.1:1\"; weight = 2; };\n};\n" R1,
+	  3, "unknown key \"weight\" in backends.web" },
+	{ "unknown key in route",
+	  L1 B1 "routes = (\n  { backend = \"web\"; },\n"
+	  "  { snis = [ \"a.org\" ]; backend = \"web\"; }\n);\n",
+	  5, "unknown key \"snis\" in routes.[1]" },
+	{ "unknown key next to backend", ROUTE("backend2 = 1;"),
+	  3, "unknown key \"backend2\" in routes.[0]" },
 	/* wrong types */
-	{ "listen is a string", "listen = \"0.0.0.0:443\";\n" B1 R1, 1,
-	  "listen: expected a list of groups" },
-	{ "listen is a group", "listen = { address = \"0.0.0.0:443\"; };\n" B1 R1, 1,
-	  "listen: expected a list of groups" },
-	{ "listen holds strings", "listen = [ \"0.0.0.0:443\" ];\n" B1 R1, 1,
-	  "listen.[0]: expected a group" },
-	{ "listen address is an integer", "listen = ( { address = 443; } );\n" B1 R1, 1,
-	  "listen.[0].address: expected a string, got an integer" },
-	{ "backends is a list", L1 "backends = ( { address = \"127.0.0.1:1\"; } );\n" R1, 2,
-	  "backends: expected a group" },
-	{ "backend is a string", L1 "backends = { web = \"127.0.0.1:8443\"; };\n" R1, 2,
-	  "backends.web: expected a group" },
-	{ "routes is a group", L1 B1 "routes = { backend = \"web\"; };\n", 3,
-	  "routes: expected a list of groups" },
+	{ "listen is a string", "listen = \"0.0.0.0:443\";\n" B1 R1,
+	  1, "listen: expected a list of groups" },
+	{ "listen is a group", "listen = { address = \"0.0.0.0:443\"; };\n" B1 R1,
+	  1, "listen: expected a list of groups" },
+	{ "listen holds strings", "listen = [ \"0.0.0.0:443\" ];\n" B1 R1,
+	  1, "listen.[0]: expected a group" },
+	{ "listen address is an integer", "listen = ( { address = 443; } );\n" B1 R1,
+	  1, "listen.[0].address: expected a string, got an integer" },
+	{ "backends is a list", L1 "backends = ( { address = \"127.0.0.1:1\"; } );\n" R1,
+	  2, "backends: expected a group" },
+	{ "backend is a string", L1 "backends = { web = \"127.0.0.1:8443\"; };\n" R1,
+	  2, "backends.web: expected a group" },
+	{ "routes is a group", L1 B1 "routes = { backend = \"web\"; };\n",
+	  3, "routes: expected a list of groups" },
 	{ "route is a string", L1 B1 "routes = ( \"web\" );\n", 3, "routes.[0]: expected a group" },
-	{ "backend is a list", ROUTE("backend2 = 1;"), 3, "unknown key \"backend2\" in routes.[0]" },
-	{ "route backend is an integer", L1 B1 "routes = ( { backend = 1; } );\n", 3,
-	  "routes.[0].backend: expected a string, got an integer" },
+	{ "route backend is an integer", L1 B1 "routes = ( { backend = 1; } );\n",
+	  3, "routes.[0].backend: expected a string, got an integer" },
 	{ "sni is a string", ROUTE("sni = \"a.org\";"), 3, "routes.[0].sni: expected an array" },
-	{ "sni holds an integer", ROUTE("sni = ( \"a.org\", 1 );"), 3,
-	  "routes.[0].sni.[1]: expected a string, got an integer" },
-	{ "alpn is a group", ROUTE("alpn = { h2 = 1; };"), 3, "routes.[0].alpn: expected an array" },
-	{ "alpn holds a boolean", ROUTE("alpn = [ true ];"), 3,
-	  "routes.[0].alpn.[0]: expected a string, got a boolean" },
-	{ "source holds a list", ROUTE("source = ( ( \"10.0.0.0/8\" ) );"), 3,
-	  "routes.[0].source.[0]: expected a string, got a list" },
-	{ "timeouts is an integer", L1 B1 R1 "timeouts = 5000;\n", 4, "timeouts: expected a group" },
-	{ "handshake_ms is a string", L1 B1 R1 "timeouts = { handshake_ms = \"5000\"; };\n", 4,
-	  "timeouts.handshake_ms: expected an integer, got a string" },
-	{ "connect_ms is a float", L1 B1 R1 "timeouts = { connect_ms = 3000.0; };\n", 4,
-	  "timeouts.connect_ms: expected an integer, got a float" },
-	{ "workers is a string", L1 B1 R1 "workers = \"2\";\n", 4,
-	  "workers: expected an integer, got a string" },
-	{ "workers is a float exponent", L1 B1 R1 "workers = 1e99;\n", 4,
-	  "workers: expected an integer, got a float" },
-	{ "max_connections is a boolean", L1 B1 R1 "max_connections = true;\n", 4,
-	  "max_connections: expected an integer, got a boolean" },
+	{ "sni holds an integer", ROUTE("sni = ( \"a.org\", 1 );"),
+	  3, "routes.[0].sni.[1]: expected a string, got an integer" },
+	{ "alpn is a group", ROUTE("alpn = { h2 = 1; };"),
+	  3, "routes.[0].alpn: expected an array" },
+	{ "alpn holds a boolean", ROUTE("alpn = [ true ];"),
+	  3, "routes.[0].alpn.[0]: expected a string, got a boolean" },
+	{ "source holds a list", ROUTE("source = ( ( \"10.0.0.0/8\" ) );"),
+	  3, "routes.[0].source.[0]: expected a string, got a list" },
+	{ "timeouts is an integer", L1 B1 R1 "timeouts = 5000;\n",
+	  4, "timeouts: expected a group" },
+	{ "handshake_ms is a string", L1 B1 R1 "timeouts = { handshake_ms = \"5000\"; };\n",
+	  4, "timeouts.handshake_ms: expected an integer, got a string" },
+	{ "connect_ms is a float", L1 B1 R1 "timeouts = { connect_ms = 3000.0; };\n",
+	  4, "timeouts.connect_ms: expected an integer, got a float" },
+	{ "workers is a string", L1 B1 R1 "workers = \"2\";\n",
+	  4, "workers: expected an integer, got a string" },
+	{ "workers is a float exponent", L1 B1 R1 "workers = 1e99;\n",
+	  4, "workers: expected an integer, got a float" },
+	{ "max_connections is a boolean", L1 B1 R1 "max_connections = true;\n",
+	  4, "max_connections: expected an integer, got a boolean" },
 	/* references */
-	{ "route names a missing backend", L1 B1 "routes = (\n  { backend = \"web\"; },\n"
-	  "  { backend = \"webb\"; }\n);\n", 5, "routes.[1].backend: no backend named \"webb\"" },
-	{ "backend names are case-sensitive", L1 B1 "routes = ( { backend = \"Web\"; } );\n", 3,
-	  "no backend named \"Web\"" },
+	{ "route names a missing backend",
+	  L1 B1 "routes = (\n  { backend = \"web\"; },\n  { backend = \"webb\"; }\n);\n",
+	  5, "routes.[1].backend: no backend named \"webb\"" },
+	{ "backend names are case-sensitive", L1 B1 "routes = ( { backend = \"Web\"; } );\n",
+	  3, "no backend named \"Web\"" },
 	/* addresses */
-	{ "backend without port", L1 "backends = { web = { address = \"127.0.0.1\"; }; };\n" R1, 2,
-	  "backends.web.address: invalid address \"127.0.0.1\": missing \":port\"" },
-	{ "backend host name", L1 "backends = { web = { address = \"localhost:443\"; }; };\n" R1, 2,
-	  "backends.web.address: invalid address \"localhost:443\": not a numeric IPv4" },
-	{ "backend v6 without port", L1 "backends = { web = { address = \"[::1]\"; }; };\n" R1, 2,
-	  "backends.web.address: invalid address \"[::1]\": missing \":port\"" },
-	{ "backend port too big", L1 "backends = { web = { address = \"1.2.3.4:99999\"; }; };\n" R1,
+	{ "backend without port",
+	  L1 "backends = { web = { address = \"127.0.0.1\"; }; };\n" R1,
+	  2, "backends.web.address: invalid address \"127.0.0.1\": missing \":port\"" },
+	{ "backend host name",
+	  L1 "backends = { web = { address = \"localhost:443\"; }; };\n" R1,
+	  2, "backends.web.address: invalid address \"localhost:443\": not a numeric IPv4" },
+	{ "backend v6 without port",
+	  L1 "backends = { web = { address = \"[::1]\"; }; };\n" R1,
+	  2, "backends.web.address: invalid address \"[::1]\": missing \":port\"" },
+	{ "backend port too big",
+	  L1 "backends = { web = { address = \"1.2.3.4:99999\"; }; };\n" R1,
 	  2, "backends.web.address: invalid address \"1.2.3.4:99999\": port must be" },
-	{ "backend port 0", L1 "backends = { web = { address = \"1.2.3.4:0\"; }; };\n" R1, 2,
-	  "backends.web.address: invalid address \"1.2.3.4:0\": port must be" },
-	{ "backend unbracketed v6", L1 "backends = { web = { address = \"::1:443\"; }; };\n" R1, 2,
-	  "must be in brackets" },
-	{ "backend zone id", L1 "backends = { web = { address = \"[fe80::1%eth0]:1\"; }; };\n" R1, 2,
-	  "zone ids are not supported" },
-	{ "backend with spaces", L1 "backends = { web = { address = \" 1.2.3.4:1\"; }; };\n" R1, 2,
-	  "contains spaces" },
-	{ "backend control byte escaped", L1 "backends = { web = { address = \"1.2.3.4:1\\n\"; }; };\n"
-	  R1, 2, "invalid address \"1.2.3.4:1\\x0a\"" },
-	{ "listener port 0", "listen = ( { address = \"0.0.0.0:0\"; } );\n" B1 R1, 1,
-	  "listen.[0].address: invalid address \"0.0.0.0:0\"" },
-	{ "listener without port", "listen = ( { address = \"[::]\"; } );\n" B1 R1, 1,
-	  "listen.[0].address: invalid address" },
-	{ "duplicate listener", "listen = (\n  { address = \"0.0.0.0:443\"; },\n"
-	  "  { address = \"[::]:443\"; },\n  { address = \"0.0.0.0:443\"; }\n);\n" B1 R1, 4,
-	  "listen.[2].address: duplicate listener 0.0.0.0:443 (also listen.[0], line 2)" },
-	{ "duplicate v6 listener, other spelling", "listen = ( { address = \"[::1]:443\"; },\n"
-	  "  { address = \"[0:0::1]:443\"; } );\n" B1 R1, 2, "listen.[1].address: duplicate listener" },
+	{ "backend port 0",
+	  L1 "backends = { web = { address = \"1.2.3.4:0\"; }; };\n" R1,
+	  2, "backends.web.address: invalid address \"1.2.3.4:0\": port must be" },
+	{ "backend unbracketed v6",
+	  L1 "backends = { web = { address = \"::1:443\"; }; };\n" R1,
+	  2, "must be in brackets" },
+	{ "backend zone id",
+	  L1 "backends = { web = { address = \"[fe80::1%eth0]:1\"; }; };\n" R1,
+	  2, "zone ids are not supported" },
+	{ "backend with spaces",
+	  L1 "backends = { web = { address = \" 1.2.3.4:1\"; }; };\n" R1,
+	  2, "contains spaces" },
+	{ "backend control byte escaped",
+	  L1 "backends = { web = { address = \"1.2.3.4:1\\n\"; }; };\n" R1,
+	  2, "invalid address \"1.2.3.4:1\\x0a\"" },
+	{ "listener port 0", "listen = ( { address = \"0.0.0.0:0\"; } );\n" B1 R1,
+	  1, "listen.[0].address: invalid address \"0.0.0.0:0\"" },
+	{ "listener without port", "listen = ( { address = \"[::]\"; } );\n" B1 R1,
+	  1, "listen.[0].address: invalid address" },
+	{ "duplicate listener",
+	  "listen = (\n  { address = \"0.0.0.0:443\"; },\n"
+	  "  { address = \"[::]:443\"; },\n  { address = \"0.0.0.0:443\"; }\n);\n" B1 R1,
+	  4, "listen.[2].address: duplicate listener 0.0.0.0:443 (also listen.[0], line 2)" },
+	{ "duplicate v6 listener, other spelling",
+	  "listen = ( { address = \"[::1]:443\"; },\n  { address = \"[0:0::1]:443\"; } );\n" B1 R1,
+	  2, "listen.[1].address: duplicate listener" },
 	/* empty lists */
 	{ "listen empty", "listen = ();\n" B1 R1, 1, "listen: empty list" },
 	{ "listen empty array", "listen = [];\n" B1 R1, 1, "listen: empty list" },
@@ -424,12 +475,14 @@ static const struct bad_case bad_cases[] = {
 	{ "alpn empty", ROUTE("alpn = ( );"), 3, "routes.[0].alpn: empty list" },
 	{ "source empty", ROUTE("source = [ ];"), 3, "routes.[0].source: empty list" },
 	/* sni patterns */
-	{ "sni \"*\"", ROUTE("sni = [ \"*\" ];"), 3, "routes.[0].sni.[0]: invalid host name \"*\"" },
-	{ "sni \"*.\"", ROUTE("sni = [ \"*.\" ];"), 3, "routes.[0].sni.[0]: invalid host name \"*.\"" },
-	{ "sni \"a.*.b\"", ROUTE("sni = [ \"a.org\", \"a.*.b\" ];"), 3,
-	  "routes.[0].sni.[1]: invalid host name \"a.*.b\": '*' is only allowed" },
-	{ "sni \"*foo.org\"", ROUTE("sni = [ \"*foo.org\" ];"), 3,
-	  "invalid host name \"*foo.org\": '*' is only allowed" },
+	{ "sni \"*\"", ROUTE("sni = [ \"*\" ];"),
+	  3, "routes.[0].sni.[0]: invalid host name \"*\"" },
+	{ "sni \"*.\"", ROUTE("sni = [ \"*.\" ];"),
+	  3, "routes.[0].sni.[0]: invalid host name \"*.\"" },
+	{ "sni \"a.*.b\"", ROUTE("sni = [ \"a.org\", \"a.*.b\" ];"),
+	  3, "routes.[0].sni.[1]: invalid host name \"a.*.b\": '*' is only allowed" },
+	{ "sni \"*foo.org\"", ROUTE("sni = [ \"*foo.org\" ];"),
+	  3, "invalid host name \"*foo.org\": '*' is only allowed" },
 	{ "sni \"*.*.org\"", ROUTE("sni = [ \"*.*.org\" ];"), 3, "invalid host name \"*.*.org\"" },
 	{ "sni \"**.org\"", ROUTE("sni = [ \"**.org\" ];"), 3, "invalid host name \"**.org\"" },
 	{ "sni \"*..\"", ROUTE("sni = [ \"*..\" ];"), 3, "nothing after \"*.\"" },
@@ -438,62 +491,56 @@ static const struct bad_case bad_cases[] = {
 	{ "sni two trailing dots", ROUTE("sni = [ \"a.org..\" ];"), 3, "empty label" },
 	{ "sni leading dot", ROUTE("sni = [ \".example.org\" ];"), 3, "empty label" },
 	{ "sni empty label", ROUTE("sni = [ \"a..org\" ];"), 3, "empty label" },
-	{ "sni with a space", ROUTE("sni = [ \"exa mple.org\" ];"), 3,
-	  "only letters, digits, '-', '_' and '.'" },
+	{ "sni with a space", ROUTE("sni = [ \"exa mple.org\" ];"),
+	  3, "only letters, digits, '-', '_' and '.'" },
 	{ "sni with a colon", ROUTE("sni = [ \"example.org:443\" ];"), 3, "only letters" },
-	{ "sni not ASCII", ROUTE("sni = [ \"b\\xc3\\xbccher.de\" ];"), 3,
-	  "invalid host name \"b\\xc3\\xbccher.de\"" },
-	{ "sni label of 64", ROUTE("sni = [ \"a123456789012345678901234567890123456789012345678901234567890123.org\" ];"),
+	{ "sni not ASCII", ROUTE("sni = [ \"b\\xc3\\xbccher.de\" ];"),
+	  3, "invalid host name \"b\\xc3\\xbccher.de\"" },
+	{ "sni label of 64", ROUTE("sni = [ \"" LABEL64 ".org\" ];"),
 	  3, "label longer than 63" },
-	{ "sni of 254", ROUTE("sni = [ \"a23456789.a23456789.a23456789.a23456789.a23456789.a23456789."
-			      "a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789."
-			      "a23456789.a23456789.a23456789.a23456789.a23456789.a23456789.a23456789."
-			      "a23456789.a23456789.a23456789.a23456789.a23456789.a2345678\" ];"),
-	  3, "longer than 253" },
+	{ "sni of 254", ROUTE("sni = [ \"" NAME254 "\" ];"), 3, "longer than 253" },
 	/* alpn */
-	{ "alpn empty name", ROUTE("alpn = [ \"h2\", \"\" ];"), 3,
-	  "routes.[0].alpn.[1]: empty protocol name" },
-	{ "alpn of 256 bytes", ROUTE("alpn = [ \"0123456789012345678901234567890123456789012345678901234567890123"
-				     "0123456789012345678901234567890123456789012345678901234567890123"
-				     "0123456789012345678901234567890123456789012345678901234567890123"
-				     "0123456789012345678901234567890123456789012345678901234567890123\" ];"),
+	{ "alpn empty name", ROUTE("alpn = [ \"h2\", \"\" ];"),
+	  3, "routes.[0].alpn.[1]: empty protocol name" },
+	{ "alpn of 256 bytes", ROUTE("alpn = [ \"" ALPN64 ALPN64 ALPN64 ALPN64 "\" ];"),
 	  3, "routes.[0].alpn.[0]: protocol name longer than 255 bytes" },
 	/* source prefixes */
-	{ "source /33", ROUTE("source = [ \"10.0.0.0/33\" ];"), 3,
-	  "routes.[0].source.[0]: invalid prefix \"10.0.0.0/33\"" },
-	{ "source /129", ROUTE("source = [ \"10.0.0.0/8\", \"::/129\" ];"), 3,
-	  "routes.[0].source.[1]: invalid prefix \"::/129\"" },
+	{ "source /33", ROUTE("source = [ \"10.0.0.0/33\" ];"),
+	  3, "routes.[0].source.[0]: invalid prefix \"10.0.0.0/33\"" },
+	{ "source /129", ROUTE("source = [ \"10.0.0.0/8\", \"::/129\" ];"),
+	  3, "routes.[0].source.[1]: invalid prefix \"::/129\"" },
 	{ "source bare slash", ROUTE("source = [ \"/\" ];"), 3, "invalid prefix \"/\"" },
 	{ "source negative", ROUTE("source = [ \"10.0.0.0/-8\" ];"), 3, "invalid prefix" },
 	{ "source host name", ROUTE("source = [ \"example.org/8\" ];"), 3, "invalid prefix" },
 	/* ranges */
-	{ "handshake_ms 0", L1 B1 R1 "timeouts = { handshake_ms = 0; };\n", 4,
-	  "timeouts.handshake_ms: 0 is out of range 1..3600000" },
-	{ "handshake_ms too big", L1 B1 R1 "timeouts = { handshake_ms = 3600001; };\n", 4,
-	  "timeouts.handshake_ms: 3600001 is out of range 1..3600000" },
-	{ "connect_ms negative", L1 B1 R1 "timeouts = {\n  connect_ms = -1;\n};\n", 5,
-	  "timeouts.connect_ms: -1 is out of range 1..3600000" },
+	{ "handshake_ms 0", L1 B1 R1 "timeouts = { handshake_ms = 0; };\n",
+	  4, "timeouts.handshake_ms: 0 is out of range 1..3600000" },
+	{ "handshake_ms too big", L1 B1 R1 "timeouts = { handshake_ms = 3600001; };\n",
+	  4, "timeouts.handshake_ms: 3600001 is out of range 1..3600000" },
+	{ "connect_ms negative", L1 B1 R1 "timeouts = {\n  connect_ms = -1;\n};\n",
+	  5, "timeouts.connect_ms: -1 is out of range 1..3600000" },
 	{ "workers 65", L1 B1 R1 "workers = 65;\n", 4, "workers: 65 is out of range 0..64" },
 	{ "workers -1", L1 B1 R1 "workers = -1;\n", 4, "workers: -1 is out of range 0..64" },
-	{ "max_connections 0", L1 B1 R1 "max_connections = 0;\n", 4,
-	  "max_connections: 0 is out of range 1..1000000" },
-	{ "max_connections 1000001", L1 B1 R1 "max_connections = 1000001;\n", 4,
-	  "max_connections: 1000001 is out of range 1..1000000" },
-	{ "max_connections 64-bit", L1 B1 R1 "max_connections = 9999999999L;\n", 4,
-	  "max_connections: 9999999999 is out of range" },
+	{ "max_connections 0", L1 B1 R1 "max_connections = 0;\n",
+	  4, "max_connections: 0 is out of range 1..1000000" },
+	{ "max_connections 1000001", L1 B1 R1 "max_connections = 1000001;\n",
+	  4, "max_connections: 1000001 is out of range 1..1000000" },
+	{ "max_connections 64-bit", L1 B1 R1 "max_connections = 9999999999L;\n",
+	  4, "max_connections: 9999999999 is out of range" },
 	/* integers libconfig 1.5 would wrap to a valid value */
-	{ "workers wraps to 2", L1 B1 R1 "workers = 4294967298;\n", 4,
-	  "workers: integer 4294967298 is out of range" },
-	{ "handshake_ms wraps to 5000", L1 B1 R1 "timeouts = { connect_ms = 10; handshake_ms = 4294972296; };\n",
+	{ "workers wraps to 2", L1 B1 R1 "workers = 4294967298;\n",
+	  4, "workers: integer 4294967298 is out of range" },
+	{ "handshake_ms wraps to 5000",
+	  L1 B1 R1 "timeouts = { connect_ms = 10; handshake_ms = 4294972296; };\n",
 	  4, "timeouts.handshake_ms: integer 4294972296 is out of range" },
-	{ "hex wraps to 2", L1 B1 R1 "workers = 0x100000002;\n", 4,
-	  "workers: integer 0x100000002 is out of range" },
-	{ "negative wraps to 1", L1 B1 R1 "max_connections = -4294967295;\n", 4,
-	  "max_connections: integer -4294967295 is out of range" },
-	{ "huge literal", L1 B1 R1 "workers = 99999999999999999999999999;\n", 4,
-	  "workers: integer 99999999999999999999999999 is out of range" },
-	{ "wrapping literal in an array", ROUTE("alpn = [ 4294967298 ];"), 3,
-	  "routes.[0].alpn.[0]: integer 4294967298" },
+	{ "hex wraps to 2", L1 B1 R1 "workers = 0x100000002;\n",
+	  4, "workers: integer 0x100000002 is out of range" },
+	{ "negative wraps to 1", L1 B1 R1 "max_connections = -4294967295;\n",
+	  4, "max_connections: integer -4294967295 is out of range" },
+	{ "huge literal", L1 B1 R1 "workers = 99999999999999999999999999;\n",
+	  4, "workers: integer 99999999999999999999999999 is out of range" },
+	{ "wrapping literal in an array", ROUTE("alpn = [ 4294967298 ];"),
+	  3, "routes.[0].alpn.[0]: integer 4294967298" },
 };
 
 static void test_errors(void)
@@ -590,6 +637,53 @@ static void test_load_errors(void)
 	ASSERT_TRUE(err.msg[0], "NULL text: message");
 }
 
+/* Write text, then pad with comment lines to exactly size bytes, into a new file at path. */
+static int write_padded(char *path, const char *text, size_t size)
+{
+	static const char pad[] = "# padding padding padding padding padding padding padding\n";
+	size_t len = strlen(text);
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
+	fputs(text, f);
+	for (; len + sizeof(pad) - 1 <= size; len += sizeof(pad) - 1)
+		fputs(pad, f);
+	for (; len < size; len++)
+		fputc('#', f);
+	return fclose(f) ? -errno : 0;
+}
+
+static void test_file_size(void)
+{
+	char path[] = "/tmp/sockmux-test-config.XXXXXX";
+	struct config_error err;
+	struct sm_config cfg;
+	int ret;
+
+	if (!ASSERT_OK(write_padded(path, L1 B1 R1, 1024 * 1024), "write a 1 MiB config"))
+		return;
+	ret = config_load(path, &cfg, &err);
+	if (ASSERT_OK(ret, "a 1 MiB file is accepted"))
+		config_free(&cfg);
+	unlink(path);
+	strcpy(path, "/tmp/sockmux-test-config.XXXXXX");
+	if (!ASSERT_OK(write_padded(path, L1 B1 R1, 1024 * 1024 + 1), "write a bigger config"))
+		return;
+	ret = config_load(path, &cfg, &err);
+	ASSERT_EQ(ret, -EFBIG, "a file over 1 MiB: -EFBIG");
+	ASSERT_EQ(err.line, 0, "a file over 1 MiB: line 0");
+	ASSERT_TRUE(strstr(err.msg, "file larger than"), "a file over 1 MiB: message");
+	unlink(path);
+}
+
 int main(void)
 {
 	tap_plan_start();
@@ -601,5 +695,6 @@ int main(void)
 	test_errors();
 	test_error_fixtures();
 	test_load_errors();
+	test_file_size();
 	return tap_done();
 }

@@ -97,7 +97,8 @@ static void test_xmpp_and_web(const struct sm_config *cfg)
 	in = tls("example.org", LIST(alpn_h2));
 	check_route(cfg, &in, R_WEB, NULL, "example.org + h2 -> web");
 	in = tls("example.org", LIST(alpn_h2_xmpp));
-	check_route(cfg, &in, R_PROSODY, "xmpp-client", "example.org + [h2,xmpp-client] -> prosody");
+	check_route(cfg, &in, R_PROSODY, "xmpp-client",
+		    "example.org + [h2,xmpp-client] -> prosody");
 	in = tls("example.org", LIST(alpn_server_client));
 	check_route(cfg, &in, R_PROSODY, "xmpp-client",
 		    "res.alpn follows the route's order, not the client's");
@@ -200,11 +201,13 @@ static void test_alpn_edges(const struct sm_config *cfg)
 		{ "alpn: length one past the end", (const uint8_t *)"\x0cxmpp-client", 12, R_WEB },
 		{ "alpn: valid name, then a truncated one",
 		  (const uint8_t *)"\x0bxmpp-client\x05h2", 15, R_WEB },
-		{ "alpn: zero-length name first", (const uint8_t *)"\x00\x0bxmpp-client", 13, R_WEB },
+		{ "alpn: zero-length name first", (const uint8_t *)"\x00\x0bxmpp-client", 13,
+		  R_WEB },
 		{ "alpn: lone length byte", (const uint8_t *)"\x0b", 1, R_WEB },
 		{ "alpn: 255 length in 1 byte", (const uint8_t *)"\xff", 1, R_WEB },
 		{ "alpn: prefix of a listed name", (const uint8_t *)"\x04xmpp", 5, R_WEB },
-		{ "alpn: listed name is a prefix", (const uint8_t *)"\x0dxmpp-client-2", 14, R_WEB },
+		{ "alpn: listed name is a prefix", (const uint8_t *)"\x0dxmpp-client-2", 14,
+		  R_WEB },
 		{ "alpn: case differs", (const uint8_t *)"\x0bXMPP-CLIENT", 12, R_WEB },
 		{ "alpn: with a NUL byte", (const uint8_t *)"\x0cxmpp-client\x00", 13, R_WEB },
 		{ "alpn: GREASE only", LIST(alpn_grease), R_WEB },
@@ -242,8 +245,10 @@ static void test_alpn_long_name(void)
 	name[255] = '\0';
 	snprintf(text, sizeof(text),
 		 "listen = ( { address = \"0.0.0.0:443\"; } );\n"
-		 "backends = { a = { address = \"127.0.0.1:1\"; }; b = { address = \"127.0.0.1:2\"; }; };\n"
-		 "routes = ( { alpn = [ \"h2\", \"%s\" ]; backend = \"a\"; }, { backend = \"b\"; } );\n",
+		 "backends = { a = { address = \"127.0.0.1:1\"; };\n"
+		 "  b = { address = \"127.0.0.1:2\"; }; };\n"
+		 "routes = ( { alpn = [ \"h2\", \"%s\" ]; backend = \"a\"; },\n"
+		 "  { backend = \"b\"; } );\n",
 		 name);
 	if (!ASSERT_TRUE(parse(text, &cfg), "parse 255-byte alpn route"))
 		return;
@@ -297,10 +302,12 @@ static void test_first_match_and_and(void)
 {
 	static const char text[] =
 		"listen = ( { address = \"0.0.0.0:443\"; } );\n"
-		"backends = { a = { address = \"127.0.0.1:1\"; }; b = { address = \"127.0.0.1:2\"; };\n"
+		"backends = { a = { address = \"127.0.0.1:1\"; };\n"
+		"  b = { address = \"127.0.0.1:2\"; };\n"
 		"  c = { address = \"127.0.0.1:3\"; }; };\n"
 		"routes = (\n"
-		"  { sni = [ \"*.example.org\" ]; source = [ \"10.0.0.0/8\" ]; backend = \"a\"; },\n"
+		"  { sni = [ \"*.example.org\" ]; source = [ \"10.0.0.0/8\" ];\n"
+		"    backend = \"a\"; },\n"
 		"  { sni = [ \"www.example.org\" ]; backend = \"b\"; },\n"
 		"  { sni = [ \"*.example.org\" ]; backend = \"c\"; },\n"
 		"  { backend = \"b\"; }\n"
@@ -341,9 +348,10 @@ static void test_explain(void)
 		  "alpn [h2,http/1.1] not in [xmpp-client] -> no match" },
 		{ 0, tls("example.org", LIST(alpn_h2_xmpp)), true,
 		  "#1 (line 8): sni \"example.org\" matches \"example.org\"; "
-		  "alpn [h2,xmpp-client] has \"xmpp-client\" -> match, backend prosody" },
+		  "alpn [h2,xmpp-client] has \"xmpp-client\" -> match" },
 		{ 0, tls(NULL, NULL, 0), false,
-		  "#1 (line 8): no sni, wants [example.org]; no alpn, wants [xmpp-client] -> no match" },
+		  "#1 (line 8): no sni, wants [example.org]; no alpn, wants [xmpp-client]"
+		  " -> no match" },
 		{ 0, { .is_tls = false }, false,
 		  "#1 (line 8): not TLS, no sni for [example.org]; no alpn, wants [xmpp-client]"
 		  " -> no match" },
@@ -351,27 +359,28 @@ static void test_explain(void)
 		  "#1 (line 8): sni \"example.org\" matches \"example.org\"; "
 		  "malformed alpn list, wants [xmpp-client] -> no match" },
 		{ 1, tls("a.example.org", NULL, 0), true,
-		  "#2 (line 9): sni \"a.example.org\" matches \"*.example.org\" -> match, backend web" },
+		  "#2 (line 9): sni \"a.example.org\" matches \"*.example.org\" -> match" },
 		{ 1, tls("other.org", NULL, 0), false,
 		  "#2 (line 9): sni \"other.org\" not in [example.org,*.example.org] -> no match" },
 		{ 1, tls("bad\"name\n", NULL, 0), false,
 		  "#2 (line 9): sni \"bad\\\"name\\x0a\" not in [example.org,*.example.org]"
 		  " -> no match" },
 		{ 2, { .src = (const struct sockaddr *)&src4.ss }, true,
-		  "#3 (line 10): source 192.0.2.7:5555 in 192.0.2.0/24 -> match, backend web" },
+		  "#3 (line 10): source 192.0.2.7:5555 in 192.0.2.0/24 -> match" },
 		{ 2, { .src = (const struct sockaddr *)&src6.ss }, false,
 		  "#3 (line 10): source [2001:db9::1]:443 not in [192.0.2.0/24,2001:db8::/32]"
 		  " -> no match" },
 		{ 2, { .src = NULL }, false,
 		  "#3 (line 10): source unknown, wants [192.0.2.0/24,2001:db8::/32] -> no match" },
 		{ 3, { .is_tls = false }, true,
-		  "#4 (line 11): no condition (default route) -> match, backend web" },
+		  "#4 (line 11): no condition (default route) -> match" },
 		{ 4, { .is_tls = false }, false, "#5: no such route" },
 	};
 	struct config_error err;
 	struct sm_config cfg;
 	char buf[256], small[16], name[64];
 	size_t i;
+	long got;
 	bool ok;
 
 	sa_from("192.0.2.7:5555", &src4);
@@ -385,9 +394,10 @@ static void test_explain(void)
 		snprintf(name, sizeof(name), "explain case %zu: result", i);
 		ASSERT_EQ(ok, cases[i].want, name);
 		if (cases[i].route < cfg.n_routes) {
-			snprintf(name, sizeof(name), "explain case %zu agrees with router_match", i);
-			ASSERT_EQ(ok, router_match(&cfg, &cases[i].in, NULL) == (long)cases[i].route,
-				  name);
+			snprintf(name, sizeof(name), "explain case %zu agrees with router_match",
+				 i);
+			got = router_match(&cfg, &cases[i].in, NULL);
+			ASSERT_EQ(ok, got == (long)cases[i].route, name);
 		}
 	}
 	ok = router_explain(&cfg, 1, &cases[5].in, small, sizeof(small));

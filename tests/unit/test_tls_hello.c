@@ -335,7 +335,7 @@ static const struct fixture fixtures[] = {
 static bool check_prefixes(const char *name, const uint8_t *p, size_t n)
 {
 	struct tls_hello h;
-	enum tls_hello_status st;
+	enum tls_hello_status st = TLS_HELLO_NEED_MORE;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
