@@ -34,6 +34,13 @@ const char *__lsan_default_suppressions(void)
 	return "leak:libconfig.so\n";
 }
 
+/* ... and not listed after every input that triggered one. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+
 static void fail(const char *what, size_t len)
 {
 	fprintf(stderr, "fuzz_config: invariant broken: %s (input of %zu bytes)\n", what, len);

@@ -1,0 +1,1119 @@
+// SPDX-License-Identifier: MIT
+/*
+ * config.c - read sockmux's configuration file (libconfig syntax) into a checked, resolved
+ * struct sm_config, or into one error naming the line and the key path (see config.h and
+ * docs/config.md). Key paths use libconfig's own syntax, list indices from 0:
+ * "routes.[1].backend" is the backend of the second route.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* the GNU strerror_r(), returning the message */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "escape.h"
+
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+#define CONFIG_MAX_TIMEOUT_MS 3600000
+#define CONFIG_MAX_MAX_CONNECTIONS 1000000
+#define SNI_NAME_MAX 253
+#define SNI_LABEL_MAX 63
+#define ALPN_NAME_MAX 255
+/* Innermost path components printed in a message; deeper ones become "...". */
+#define PATH_DEPTH_MAX 8
+/* Room for a config string escaped by escape_bytes() inside a message. */
+#define QUOTE_MAX 80
+
+static const char *const top_keys[] = { "listen", "timeouts", "backends", "routes", "workers",
+					"max_connections", NULL };
+static const char *const address_keys[] = { "address", NULL };
+static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", NULL };
+static const char *const route_keys[] = { "sni", "alpn", "source", "backend", NULL };
+
+/* --- errors ---------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static int err_set(struct config_error *err, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = line < 0 ? 0 : line;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int err_nomem(struct config_error *err)
+{
+	err->line = 0;
+	snprintf(err->msg, sizeof(err->msg), "out of memory");
+	return -ENOMEM;
+}
+
+static int setting_line(const config_setting_t *s)
+{
+	unsigned int line = config_setting_source_line(s);
+
+	return line > INT_MAX ? INT_MAX : (int)line;
+}
+
+/*
+ * One step of a key path: the setting's name, or "[i]" for an element of a list or array.
+ * Returns the length written, truncated to size - 1.
+ */
+static size_t path_step(const config_setting_t *s, char *buf, size_t size)
+{
+	int n;
+
+	if (config_setting_name(s))
+		n = snprintf(buf, size, "%s", config_setting_name(s));
+	else
+		n = snprintf(buf, size, "[%d]", config_setting_index(s));
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* The key path of s, e.g. "routes.[1].sni.[0]"; "(top level)" for the root. */
+static char *setting_path(const config_setting_t *s, char *buf, size_t size)
+{
+	const config_setting_t *steps[PATH_DEPTH_MAX];
+	size_t n = 0, len = 0;
+	bool cut = false;
+
+	for (; s && !config_setting_is_root(s); s = config_setting_parent(s)) {
+		if (n == PATH_DEPTH_MAX) {
+			cut = true;
+			break;
+		}
+		steps[n++] = s;
+	}
+	buf[0] = '\0';
+	if (!n) {
+		snprintf(buf, size, "(top level)");
+		return buf;
+	}
+	if (cut)
+		len = (size_t)snprintf(buf, size, "...");
+	while (n-- && len + 1 < size) {
+		if (len)
+			buf[len++] = '.';
+		len += path_step(steps[n], buf + len, size - len);
+	}
+	buf[len < size ? len : size - 1] = '\0';
+	return buf;
+}
+
+/* "path: message" at the line of s. */
+__attribute__((format(printf, 3, 4)))
+static int err_at(struct config_error *err, const config_setting_t *s, const char *fmt, ...)
+{
+	char path[128], what[sizeof(err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return err_set(err, setting_line(s), "%s: %s", setting_path(s, path, sizeof(path)), what);
+}
+
+/* A config string made safe to quote in a message (it may hold any byte via "\x.."). */
+static const char *quote(const char *s, char *buf, size_t size)
+{
+	return escape_bytes((const uint8_t *)s, strlen(s), buf, size);
+}
+
+static const char *type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group { }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( )";
+	default:
+		return "an unknown type";
+	}
+}
+
+/* --- checks libconfig leaves to us ----------------------------------------------------- */
+
+/*
+ * libconfig's "@include" opens whatever file it names, relative to the working directory. The
+ * config is meant to be one self-contained file, and config_parse() to do no I/O, so a line
+ * starting with "@include" (the scanner's own rule, comments included to be safe) is refused.
+ */
+static int check_no_include(const char *text, struct config_error *err)
+{
+	const char *p = text;
+	int line = 1;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (!strncmp(p, "@include", 8))
+			return err_set(err, line,
+				       "@include is not supported: the configuration is one file");
+		p = strchr(p, '\n');
+		if (!p)
+			return 0;
+		p++;
+		line++;
+	}
+}
+
+static const char *skip_string(const char *p)
+{
+	while (*p && *p != '"') {
+		if (*p == '\\' && p[1])
+			p++;
+		p++;
+	}
+	return *p ? p + 1 : p;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_xdigit(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '*';
+}
+
+static bool is_name_char(char c)
+{
+	return is_name_start(c) || is_digit(c) || c == '-' || c == '_';
+}
+
+/*
+ * At p, a number token of a text libconfig accepted: returns its end, and whether it is an
+ * integer (*is_int) that libconfig 1.5 stores in 32 bits without saying so (*wraps).
+ */
+static const char *scan_number(const char *p, bool *is_int, bool *wraps)
+{
+	const char *q = p + (*p == '-' || *p == '+');
+	unsigned long long u;
+	long long v;
+
+	*is_int = false;
+	*wraps = false;
+	if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X') && is_xdigit(q[2])) {
+		errno = 0;
+		u = strtoull(q + 2, NULL, 16);
+		*wraps = errno == ERANGE || u > INT_MAX;
+		for (q += 2; is_xdigit(*q); q++)
+			;
+	} else {
+		const char *digits = q;
+
+		for (; is_digit(*q); q++)
+			;
+		if (*q == '.' || *q == 'e' || *q == 'E') {
+			/* a float: mantissa, then an optional exponent */
+			for (q += *q == '.'; is_digit(*q); q++)
+				;
+			if ((*q == 'e' || *q == 'E') &&
+			    (is_digit(q[1]) || ((q[1] == '-' || q[1] == '+') && is_digit(q[2]))))
+				for (q += 2; is_digit(*q); q++)
+					;
+			return q;
+		}
+		if (q == digits)
+			return q == p ? p + 1 : q;
+		errno = 0;
+		v = strtoll(p, NULL, 10);
+		*wraps = errno == ERANGE || v < INT_MIN || v > INT_MAX;
+	}
+	*is_int = true;
+	if (*q == 'L') {
+		/* an explicit 64-bit literal: stored as such */
+		*wraps = false;
+		q += 1 + (q[1] == 'L');
+	}
+	return q;
+}
+
+/* The n-th (from 0) integer setting in document order under s, or NULL. */
+static const config_setting_t *nth_int_setting(const config_setting_t *s, size_t *n)
+{
+	int i, len, type = config_setting_type(s);
+	const config_setting_t *found;
+
+	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
+		if (!*n)
+			return s;
+		(*n)--;
+		return NULL;
+	}
+	if (!config_setting_is_aggregate(s))
+		return NULL;
+	len = config_setting_length(s);
+	for (i = 0; i < len; i++) {
+		found = nth_int_setting(config_setting_get_elem(s, (unsigned int)i), n);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/*
+ * libconfig 1.5 keeps an integer literal without an "L" suffix in an int and wraps it silently:
+ * "workers = 4294967298;" would read as 2. Walk the text as libconfig's scanner does (strings,
+ * comments, names, numbers) and refuse such a literal, naming the setting that holds it: the
+ * k-th integer literal of the text is the k-th integer setting of the tree.
+ */
+static int check_int_literals(const char *text, const config_setting_t *root,
+			      struct config_error *err)
+{
+	const config_setting_t *s;
+	const char *p = text, *end;
+	size_t ordinal = 0, n;
+	bool is_int, wraps;
+	char lit[32];
+	int line = 1;
+
+	while (*p) {
+		if (*p == '\n') {
+			line++;
+			p++;
+		} else if (*p == '"') {
+			end = skip_string(p + 1);
+			for (; p < end; p++)
+				line += *p == '\n';
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			p += strcspn(p, "\n");
+		} else if (p[0] == '/' && p[1] == '*') {
+			end = strstr(p + 2, "*/");
+			end = end ? end + 2 : p + strlen(p);
+			for (; p < end; p++)
+				line += *p == '\n';
+		} else if (is_name_start(*p)) {
+			for (p++; is_name_char(*p); p++)
+				;
+		} else if (is_digit(*p) || *p == '-' || *p == '+' || *p == '.') {
+			end = scan_number(p, &is_int, &wraps);
+			if (wraps) {
+				n = (size_t)(end - p);
+				if (n >= sizeof(lit))
+					n = sizeof(lit) - 1;
+				memcpy(lit, p, n);
+				lit[n] = '\0';
+				n = ordinal;
+				s = nth_int_setting(root, &n);
+				if (s)
+					return err_at(err, s, "integer %s is out of range", lit);
+				return err_set(err, line, "integer %s is out of range", lit);
+			}
+			ordinal += is_int;
+			p = end;
+		} else {
+			p++;
+		}
+	}
+	return 0;
+}
+
+/* --- typed access ---------------------------------------------------------------------- */
+
+/* Refuse members of group whose names are not in known (NULL-terminated). */
+static int check_keys(const config_setting_t *group, const char *const *known,
+		      struct config_error *err)
+{
+	char path[128], list[128];
+	const config_setting_t *s;
+	const char *name;
+	size_t k, len;
+	int i, n;
+
+	n = config_setting_length(group);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(group, (unsigned int)i);
+		name = config_setting_name(s);
+		for (k = 0; known[k]; k++)
+			if (name && !strcmp(name, known[k]))
+				break;
+		if (known[k])
+			continue;
+		list[0] = '\0';
+		for (k = 0, len = 0; known[k] && len < sizeof(list); k++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+						k ? ", " : "", known[k]);
+		if (config_setting_is_root(group))
+			return err_set(err, setting_line(s),
+				       "unknown key \"%s\" at top level (known: %s)",
+				       name ? name : "", list);
+		return err_set(err, setting_line(s), "unknown key \"%s\" in %s (known: %s)",
+			       name ? name : "", setting_path(group, path, sizeof(path)), list);
+	}
+	return 0;
+}
+
+static int get_string(const config_setting_t *s, struct config_error *err, const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return err_at(err, s, "expected a string, got %s", type_name(s));
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static int get_uint(const config_setting_t *s, long long min, long long max,
+		    struct config_error *err, unsigned int *out)
+{
+	long long v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else
+		return err_at(err, s, "expected an integer, got %s", type_name(s));
+	if (v < min || v > max)
+		return err_at(err, s, "%lld is out of range %lld..%lld", v, min, max);
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* s must be a list or an array of at least one element; returns its length or -EINVAL. */
+static int get_nonempty_list(const config_setting_t *s, const char *what,
+			     struct config_error *err)
+{
+	int n, type = config_setting_type(s);
+
+	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY)
+		return err_at(err, s, "expected %s, got %s", what, type_name(s));
+	n = config_setting_length(s);
+	if (n <= 0)
+		return err_at(err, s, "empty list: expected %s", what);
+	return n;
+}
+
+/* Why text is not an address addr_parse() accepts, in words. */
+static const char *addr_problem(const char *text)
+{
+	const char *colon, *close;
+	struct sm_addr a;
+	char host[INET6_ADDRSTRLEN];
+	size_t len;
+
+	if (!*text)
+		return "empty";
+	if (strpbrk(text, " \t\r\n"))
+		return "contains spaces";
+	if (text[0] == '[') {
+		close = strchr(text, ']');
+		if (!close)
+			return "missing ']'";
+		if (close[1] != ':')
+			return "missing \":port\" after ']'";
+		len = (size_t)(close - text - 1);
+		if (len >= sizeof(host) || memchr(text, '%', len + 1))
+			return "not a numeric IPv6 address (zone ids are not supported)";
+		memcpy(host, text + 1, len);
+		host[len] = '\0';
+		if (addr_parse_host(host, &a) || a.ss.ss_family != AF_INET6)
+			return "not a numeric IPv6 address";
+		return "port must be a number 1..65535";
+	}
+	colon = strchr(text, ':');
+	if (!colon)
+		return "missing \":port\"";
+	if (strchr(colon + 1, ':'))
+		return "an IPv6 address must be in brackets, as in \"[::1]:443\"";
+	len = (size_t)(colon - text);
+	if (!len || len >= sizeof(host))
+		return "not a numeric IPv4 address (host names are not resolved)";
+	memcpy(host, text, len);
+	host[len] = '\0';
+	if (addr_parse_host(host, &a) || a.ss.ss_family != AF_INET)
+		return "not a numeric IPv4 address (host names are not resolved)";
+	return "port must be a number 1..65535";
+}
+
+/* A group { address = "ip:port"; } (listener or backend): its text, copied, and address. */
+static int parse_address_group(const config_setting_t *g, struct config_error *err, char **text,
+			       struct sm_addr *addr)
+{
+	const config_setting_t *s;
+	char q[QUOTE_MAX];
+	const char *str = NULL;
+	int ret;
+
+	if (!config_setting_is_group(g))
+		return err_at(err, g, "expected a group { address = \"ip:port\"; }, got %s",
+			      type_name(g));
+	ret = check_keys(g, address_keys, err);
+	if (ret)
+		return ret;
+	s = config_setting_get_member(g, "address");
+	if (!s)
+		return err_at(err, g, "missing required key \"address\"");
+	ret = get_string(s, err, &str);
+	if (ret)
+		return ret;
+	if (addr_parse(str, addr))
+		return err_at(err, s, "invalid address \"%s\": %s", quote(str, q, sizeof(q)),
+			      addr_problem(str));
+	*text = strdup(str);
+	if (!*text)
+		return err_nomem(err);
+	return 0;
+}
+
+static bool addr_equal(const struct sm_addr *a, const struct sm_addr *b)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a6->sin6_port == b6->sin6_port &&
+	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+/* --- sections -------------------------------------------------------------------------- */
+
+static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
+			   struct config_error *err)
+{
+	const config_setting_t *list, *g;
+	const struct sockaddr *sa;
+	char a[ADDR_STRLEN];
+	int i, j, n, ret;
+
+	list = config_setting_get_member(root, "listen");
+	if (!list)
+		return err_set(err, 0, "missing required key \"listen\"");
+	n = get_nonempty_list(list, "a list of groups ( { address = \"ip:port\"; }, ... )", err);
+	if (n < 0)
+		return n;
+	cfg->listeners = calloc((size_t)n, sizeof(*cfg->listeners));
+	if (!cfg->listeners)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		struct sm_listener *l = &cfg->listeners[i];
+
+		g = config_setting_get_elem(list, (unsigned int)i);
+		ret = parse_address_group(g, err, &l->text, &l->addr);
+		if (ret)
+			return ret;
+		cfg->n_listeners++;
+		l->line = setting_line(config_setting_get_member(g, "address"));
+		for (j = 0; j < i; j++) {
+			if (!addr_equal(&cfg->listeners[j].addr, &l->addr))
+				continue;
+			sa = (const struct sockaddr *)&l->addr.ss;
+			return err_at(err, config_setting_get_member(g, "address"),
+				      "duplicate listener %s (also listen.[%d], line %d)",
+				      addr_format(sa, a, sizeof(a)), j, cfg->listeners[j].line);
+		}
+	}
+	return 0;
+}
+
+static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
+			  struct config_error *err)
+{
+	const config_setting_t *group, *g;
+	int i, n, ret;
+
+	group = config_setting_get_member(root, "backends");
+	if (!group)
+		return err_set(err, 0, "missing required key \"backends\"");
+	if (!config_setting_is_group(group))
+		return err_at(err, group,
+			      "expected a group { name = { address = \"ip:port\"; }; ... }, got %s",
+			      type_name(group));
+	n = config_setting_length(group);
+	if (n <= 0)
+		return err_at(err, group, "empty group: at least one backend is required");
+	cfg->backends = calloc((size_t)n, sizeof(*cfg->backends));
+	if (!cfg->backends)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		struct sm_backend *b = &cfg->backends[i];
+
+		g = config_setting_get_elem(group, (unsigned int)i);
+		b->name = strdup(config_setting_name(g));
+		if (!b->name)
+			return err_nomem(err);
+		cfg->n_backends++;
+		b->line = setting_line(g);
+		ret = parse_address_group(g, err, &b->text, &b->addr);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_timeouts(const config_setting_t *root, struct sm_config *cfg,
+			  struct config_error *err)
+{
+	const config_setting_t *group, *s;
+	int ret;
+
+	cfg->handshake_ms = CONFIG_DEFAULT_HANDSHAKE_MS;
+	cfg->connect_ms = CONFIG_DEFAULT_CONNECT_MS;
+	group = config_setting_get_member(root, "timeouts");
+	if (!group)
+		return 0;
+	if (!config_setting_is_group(group))
+		return err_at(err, group,
+			      "expected a group { handshake_ms = N; connect_ms = N; }, got %s",
+			      type_name(group));
+	ret = check_keys(group, timeout_keys, err);
+	if (ret)
+		return ret;
+	s = config_setting_get_member(group, "handshake_ms");
+	if (s) {
+		ret = get_uint(s, 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->handshake_ms);
+		if (ret)
+			return ret;
+	}
+	s = config_setting_get_member(group, "connect_ms");
+	if (s)
+		return get_uint(s, 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->connect_ms);
+	return 0;
+}
+
+static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
+			struct config_error *err)
+{
+	const config_setting_t *s;
+	int ret;
+
+	cfg->workers = 0;
+	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	s = config_setting_get_member(root, "workers");
+	if (s) {
+		ret = get_uint(s, 0, CONFIG_MAX_WORKERS, err, &cfg->workers);
+		if (ret)
+			return ret;
+	}
+	s = config_setting_get_member(root, "max_connections");
+	if (s)
+		return get_uint(s, 1, CONFIG_MAX_MAX_CONNECTIONS, err, &cfg->max_connections);
+	return 0;
+}
+
+/*
+ * Check a host name of len bytes at name (already lowercased): [a-z0-9._-] only, labels of
+ * 1..63 bytes, at most 253 in all. Returns NULL or why not.
+ */
+static const char *hostname_problem(const char *name, size_t len)
+{
+	size_t i, label = 0;
+
+	if (!len)
+		return "empty name";
+	if (len > SNI_NAME_MAX)
+		return "longer than 253 characters";
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (c == '.') {
+			if (!label)
+				return "empty label";
+			label = 0;
+			continue;
+		}
+		if (c == '*')
+			return "'*' is only allowed as the whole first label, "
+			       "as in \"*.example.org\"";
+		if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '_'))
+			return "only letters, digits, '-', '_' and '.' are allowed";
+		if (++label > SNI_LABEL_MAX)
+			return "label longer than 63 characters";
+	}
+	if (!label)
+		return "empty label";
+	return NULL;
+}
+
+/*
+ * "Example.ORG." -> exact "example.org"; "*.example.org" -> wildcard ".example.org".
+ * Returns 0, -EINVAL with *why set, or -ENOMEM.
+ */
+static int sni_pattern_parse(const char *text, struct sm_sni_pattern *p, const char **why)
+{
+	char buf[SNI_NAME_MAX + 2];
+	size_t i, len = strlen(text);
+	const char *name;
+
+	if (len && text[len - 1] == '.')
+		len--;
+	if (len > SNI_NAME_MAX) {
+		*why = "longer than 253 characters";
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++)
+		buf[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a') : text[i];
+	buf[len] = '\0';
+	p->wildcard = len >= 2 && buf[0] == '*' && buf[1] == '.';
+	name = p->wildcard ? buf + 2 : buf;
+	*why = hostname_problem(name, len - (size_t)(name - buf));
+	if (p->wildcard && !name[0])
+		*why = "nothing after \"*.\"";
+	if (*why)
+		return -EINVAL;
+	/* a wildcard keeps the dot before its suffix */
+	p->name = strdup(p->wildcard ? buf + 1 : buf);
+	return p->name ? 0 : -ENOMEM;
+}
+
+static int parse_sni(const config_setting_t *list, struct sm_route *r, struct config_error *err)
+{
+	const config_setting_t *s;
+	char q[QUOTE_MAX];
+	const char *str = NULL, *why = NULL;
+	int i, n, ret;
+
+	n = get_nonempty_list(list, "an array of host names [ \"example.org\", \"*.example.org\" ]",
+			      err);
+	if (n < 0)
+		return n;
+	r->sni = calloc((size_t)n, sizeof(*r->sni));
+	if (!r->sni)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(list, (unsigned int)i);
+		ret = get_string(s, err, &str);
+		if (ret)
+			return ret;
+		ret = sni_pattern_parse(str, &r->sni[i], &why);
+		if (ret == -ENOMEM)
+			return err_nomem(err);
+		if (ret)
+			return err_at(err, s, "invalid host name \"%s\": %s",
+				      quote(str, q, sizeof(q)), why);
+		r->n_sni++;
+	}
+	return 0;
+}
+
+static int parse_alpn(const config_setting_t *list, struct sm_route *r, struct config_error *err)
+{
+	const config_setting_t *s;
+	const char *str = NULL;
+	int i, n, ret;
+
+	n = get_nonempty_list(list, "an array of protocol names [ \"h2\", \"http/1.1\" ]", err);
+	if (n < 0)
+		return n;
+	r->alpn = calloc((size_t)n, sizeof(*r->alpn));
+	if (!r->alpn)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(list, (unsigned int)i);
+		ret = get_string(s, err, &str);
+		if (ret)
+			return ret;
+		if (!*str)
+			return err_at(err, s, "empty protocol name");
+		if (strlen(str) > ALPN_NAME_MAX)
+			return err_at(err, s, "protocol name longer than 255 bytes");
+		r->alpn[i] = strdup(str);
+		if (!r->alpn[i])
+			return err_nomem(err);
+		r->n_alpn++;
+	}
+	return 0;
+}
+
+static int parse_source(const config_setting_t *list, struct sm_route *r,
+			struct config_error *err)
+{
+	const config_setting_t *s;
+	char q[QUOTE_MAX];
+	const char *str = NULL;
+	int i, n, ret;
+
+	n = get_nonempty_list(list, "an array of prefixes [ \"192.0.2.0/24\", \"2001:db8::/32\" ]",
+			      err);
+	if (n < 0)
+		return n;
+	r->source = calloc((size_t)n, sizeof(*r->source));
+	if (!r->source)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(list, (unsigned int)i);
+		ret = get_string(s, err, &str);
+		if (ret)
+			return ret;
+		if (cidr_parse(str, &r->source[i]))
+			return err_at(err, s,
+				      "invalid prefix \"%s\": expected \"a.b.c.d/0..32\", "
+				      "\"ipv6/0..128\" or a bare address",
+				      quote(str, q, sizeof(q)));
+		r->n_source++;
+	}
+	return 0;
+}
+
+static int find_backend(const struct sm_config *cfg, const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_backends; i++) {
+		if (!strcmp(cfg->backends[i].name, name)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int parse_route(const config_setting_t *g, struct sm_config *cfg, struct sm_route *r,
+		       struct config_error *err)
+{
+	const config_setting_t *s;
+	char q[QUOTE_MAX];
+	const char *name = NULL;
+	int ret;
+
+	if (!config_setting_is_group(g))
+		return err_at(err, g, "expected a group { ...; backend = \"name\"; }, got %s",
+			      type_name(g));
+	r->line = setting_line(g);
+	ret = check_keys(g, route_keys, err);
+	if (ret)
+		return ret;
+	s = config_setting_get_member(g, "backend");
+	if (!s)
+		return err_at(err, g, "missing required key \"backend\"");
+	ret = get_string(s, err, &name);
+	if (ret)
+		return ret;
+	if (find_backend(cfg, name, &r->backend))
+		return err_at(err, s, "no backend named \"%s\"", quote(name, q, sizeof(q)));
+	s = config_setting_get_member(g, "sni");
+	if (s) {
+		ret = parse_sni(s, r, err);
+		if (ret)
+			return ret;
+	}
+	s = config_setting_get_member(g, "alpn");
+	if (s) {
+		ret = parse_alpn(s, r, err);
+		if (ret)
+			return ret;
+	}
+	s = config_setting_get_member(g, "source");
+	if (s)
+		return parse_source(s, r, err);
+	return 0;
+}
+
+static int parse_routes(const config_setting_t *root, struct sm_config *cfg,
+			struct config_error *err)
+{
+	const config_setting_t *list;
+	int i, n, ret;
+
+	list = config_setting_get_member(root, "routes");
+	if (!list)
+		return err_set(err, 0, "missing required key \"routes\"");
+	n = get_nonempty_list(list, "a list of groups ( { ...; backend = \"name\"; }, ... )", err);
+	if (n < 0)
+		return n;
+	cfg->routes = calloc((size_t)n, sizeof(*cfg->routes));
+	if (!cfg->routes)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		/* counted first so that config_free() releases a half-parsed route */
+		cfg->n_routes++;
+		ret = parse_route(config_setting_get_elem(list, (unsigned int)i), cfg,
+				  &cfg->routes[i], err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_root(const config_setting_t *root, struct sm_config *cfg,
+		      struct config_error *err)
+{
+	int ret;
+
+	ret = check_keys(root, top_keys, err);
+	if (ret)
+		return ret;
+	ret = parse_listeners(root, cfg, err);
+	if (ret)
+		return ret;
+	ret = parse_timeouts(root, cfg, err);
+	if (ret)
+		return ret;
+	ret = parse_backends(root, cfg, err);
+	if (ret)
+		return ret;
+	ret = parse_routes(root, cfg, err);
+	if (ret)
+		return ret;
+	return parse_limits(root, cfg, err);
+}
+
+/* --- entry points ---------------------------------------------------------------------- */
+
+/*
+ * libconfig 1.5 takes a "#" or "//" comment ending the text without a newline for a syntax
+ * error; most editors can save a file so. Returns text, or a copy with "\n" appended in
+ * *copy (free it), or NULL when out of memory.
+ */
+static const char *with_final_newline(const char *text, char **copy)
+{
+	size_t len = strlen(text);
+
+	*copy = NULL;
+	if (!len || text[len - 1] == '\n')
+		return text;
+	*copy = malloc(len + 2);
+	if (!*copy)
+		return NULL;
+	memcpy(*copy, text, len);
+	(*copy)[len] = '\n';
+	(*copy)[len + 1] = '\0';
+	return *copy;
+}
+
+int config_parse(const char *text, const char *path, struct sm_config *cfg,
+		 struct config_error *err)
+{
+	char *copy;
+	config_t lc;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(err, 0, sizeof(*err));
+	if (!text)
+		return err_set(err, 0, "no configuration text");
+	ret = check_no_include(text, err);
+	if (ret)
+		return ret;
+	text = with_final_newline(text, &copy);
+	if (!text)
+		return err_nomem(err);
+	config_init(&lc);
+	if (!config_read_string(&lc, text)) {
+		ret = err_set(err, config_error_line(&lc), "%s",
+			      config_error_text(&lc) ? config_error_text(&lc) : "syntax error");
+		goto out_destroy_lc;
+	}
+	ret = check_int_literals(text, config_root_setting(&lc), err);
+	if (ret)
+		goto out_destroy_lc;
+	cfg->path = strdup(path ? path : "-");
+	if (!cfg->path) {
+		ret = err_nomem(err);
+		goto out_destroy_lc;
+	}
+	ret = parse_root(config_root_setting(&lc), cfg, err);
+	if (ret)
+		goto out_free_cfg;
+	config_destroy(&lc);
+	free(copy);
+	return 0;
+
+out_free_cfg:
+	config_free(cfg);
+out_destroy_lc:
+	config_destroy(&lc);
+	free(copy);
+	return ret;
+}
+
+static int err_errno(struct config_error *err, const char *what, int errnum)
+{
+	char buf[128];
+
+	err->line = 0;
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", what, strerror_r(errnum, buf, sizeof(buf)));
+	return -errnum;
+}
+
+/* Read the whole file at path, NUL-terminated, into *text (*len bytes before the NUL). */
+static int read_file(const char *path, char **text, size_t *len, struct config_error *err)
+{
+	size_t size = 4096, used = 0;
+	char *buf, *bigger;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, "cannot open", errno);
+	buf = malloc(size);
+	if (!buf) {
+		ret = err_nomem(err);
+		goto out_close_fd;
+	}
+	for (;;) {
+		if (used > CONFIG_MAX_FILE_SIZE) {
+			ret = -EFBIG;
+			snprintf(err->msg, sizeof(err->msg), "file larger than %d bytes",
+				 CONFIG_MAX_FILE_SIZE);
+			goto out_free_buf;
+		}
+		if (used + 1 == size) {
+			bigger = realloc(buf, size * 2);
+			if (!bigger) {
+				ret = err_nomem(err);
+				goto out_free_buf;
+			}
+			buf = bigger;
+			size *= 2;
+		}
+		n = read(fd, buf + used, size - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = err_errno(err, "cannot read", errno);
+			goto out_free_buf;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	close(fd);
+	*text = buf;
+	*len = used;
+	return 0;
+
+out_free_buf:
+	free(buf);
+out_close_fd:
+	close(fd);
+	return ret;
+}
+
+int config_load(const char *path, struct sm_config *cfg, struct config_error *err)
+{
+	const char *nul, *p;
+	char *text = NULL;
+	size_t len = 0;
+	int ret, line = 1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(err, 0, sizeof(*err));
+	ret = read_file(path, &text, &len, err);
+	if (ret)
+		return ret;
+	nul = memchr(text, '\0', len);
+	if (nul) {
+		for (p = text; p < nul; p++)
+			line += *p == '\n';
+		ret = err_set(err, line, "NUL byte in the file (not a text file?)");
+		goto out_free_text;
+	}
+	ret = config_parse(text, path, cfg, err);
+out_free_text:
+	free(text);
+	return ret;
+}
+
+void config_free(struct sm_config *cfg)
+{
+	size_t i, j;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->n_listeners; i++)
+		free(cfg->listeners[i].text);
+	free(cfg->listeners);
+	for (i = 0; i < cfg->n_backends; i++) {
+		free(cfg->backends[i].name);
+		free(cfg->backends[i].text);
+	}
+	free(cfg->backends);
+	for (i = 0; i < cfg->n_routes; i++) {
+		struct sm_route *r = &cfg->routes[i];
+
+		for (j = 0; j < r->n_sni; j++)
+			free(r->sni[j].name);
+		free(r->sni);
+		for (j = 0; j < r->n_alpn; j++)
+			free(r->alpn[j]);
+		free(r->alpn);
+		free(r->source);
+	}
+	free(cfg->routes);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void print_route(const struct sm_config *cfg, size_t i, FILE *f)
+{
+	const struct sm_route *r = &cfg->routes[i];
+	char buf[ADDR_STRLEN + 4], q[2 * ALPN_NAME_MAX];
+	size_t j;
+
+	fprintf(f, "  #%zu", i + 1);
+	for (j = 0; j < r->n_sni; j++)
+		fprintf(f, "%s%s%s", j ? "," : " sni=", r->sni[j].wildcard ? "*" : "",
+			r->sni[j].name);
+	for (j = 0; j < r->n_alpn; j++)
+		fprintf(f, "%s%s", j ? "," : " alpn=", quote(r->alpn[j], q, sizeof(q)));
+	for (j = 0; j < r->n_source; j++)
+		fprintf(f, "%s%s", j ? "," : " source=",
+			cidr_format(&r->source[j], buf, sizeof(buf)));
+	if (!r->n_sni && !r->n_alpn && !r->n_source)
+		fprintf(f, " (default)");
+	fprintf(f, " -> %s (line %d)\n", cfg->backends[r->backend].name, r->line);
+}
+
+void config_print(const struct sm_config *cfg, FILE *f)
+{
+	const struct sockaddr *sa;
+	char a[ADDR_STRLEN];
+	size_t i;
+
+	fprintf(f, "listeners:\n");
+	for (i = 0; i < cfg->n_listeners; i++) {
+		sa = (const struct sockaddr *)&cfg->listeners[i].addr.ss;
+		fprintf(f, "  %s (line %d)\n", addr_format(sa, a, sizeof(a)),
+			cfg->listeners[i].line);
+	}
+	fprintf(f, "backends:\n");
+	for (i = 0; i < cfg->n_backends; i++) {
+		sa = (const struct sockaddr *)&cfg->backends[i].addr.ss;
+		fprintf(f, "  %s %s (line %d)\n", cfg->backends[i].name,
+			addr_format(sa, a, sizeof(a)), cfg->backends[i].line);
+	}
+	fprintf(f, "routes:\n");
+	for (i = 0; i < cfg->n_routes; i++)
+		print_route(cfg, i, f);
+	fprintf(f, "timeouts: handshake_ms=%u connect_ms=%u\n", cfg->handshake_ms, cfg->connect_ms);
+	if (cfg->workers)
+		fprintf(f, "workers: %u, ", cfg->workers);
+	else
+		fprintf(f, "workers: auto, ");
+	fprintf(f, "max_connections: %u\n", cfg->max_connections);
+}
