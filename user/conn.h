@@ -51,6 +51,12 @@ struct splice_state {
 	bool shut[2];		/* FIN passed on to the destination */
 };
 
+/* Bytes of one direction that the verdict program passed to user space, being carried. */
+struct sockmap_spill {
+	uint8_t *buf;		/* allocated while the direction spills */
+	uint32_t head, tail;	/* buf[head, tail) read from the source, not yet written */
+};
+
 /* Engine state for the sockmap path. */
 struct sockmap_state {
 	uint64_t cookie[2];	/* socket cookies: [0] client, [1] backend */
@@ -58,7 +64,9 @@ struct sockmap_state {
 	uint32_t slot;
 	bool eof[2];		/* the socket of this side sent FIN */
 	bool shut[2];		/* FIN passed on for direction [dir] */
+	bool want_out[2];	/* EPOLLOUT wanted on socket [side] (a spill is blocked on it) */
 	uint32_t backoff_ms;
+	struct sockmap_spill spill[2];	/* per direction */
 };
 
 struct conn {
@@ -81,7 +89,10 @@ struct conn {
 	bool dead;			/* ended; freed after the current epoll batch */
 	const char *detail;		/* static text or strerror() for the log line */
 	int err;			/* errno behind the end, 0 if none */
+	uint32_t consumed[2];		/* bytes user space read off socket [side] before the
+					 * hand-off (a PROXY header): never seen by an engine */
 	uint64_t bytes[2];		/* client->backend, backend->client */
+	uint32_t spills;		/* sockmap: times a direction spilled to user space */
 	const struct engine_ops *engine;
 	union {
 		struct splice_state splice;
