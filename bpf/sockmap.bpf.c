@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * sockmap.bpf.c - the in-kernel data path: an sk_skb stream verdict program that moves every
- * byte a spliced socket receives to its peer's egress, and counts it.
+ * byte a spliced socket receives to its peer's egress while the peer can take it, and passes
+ * it to user space ("spills") while the peer is congested, so a slow reader slows the sender
+ * through TCP flow control instead of making the kernel queue without bound.
  *
- * Loaded and driven by user/sockmap.c; the maps are described in include/sockmap_shared.h.
+ * Loaded and driven by user/sockmap.c; maps and the spill protocol are described in
+ * include/sockmap_shared.h. Reading the peer's tcp_sock needs CAP_PERFMON (as root: given).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 
 #include "sockmap_shared.h"
 
 #define SK_DROP 0
 #define SK_PASS 1
+
+/* Set by the loader before load; false only for `--engine sockmap-unbounded` (measurement). */
+const volatile bool backpressure = true;
 
 /* Sized by the loader from max_connections before load. */
 struct {
@@ -43,35 +50,88 @@ struct {
 	__type(value, struct sm_counters);
 } counters SEC(".maps");
 
+/*
+ * True when the peer cannot take len more bytes now: what waits in its psock (redirected or
+ * written towards it, minus what entered its TCP send queue since the hand-off) plus its send
+ * queue plus this skb exceeds its send buffer.
+ */
+static __always_inline bool peer_congested(struct bpf_sock *peer, struct sm_dir_state *d,
+					   __u32 len)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(peer);
+	__u64 entered, moved;
+	__s64 waiting;
+	int queued, sndbuf;
+
+	if (!tp)
+		return true;
+	entered = tp->bytes_acked + (__u32)(tp->write_seq - tp->snd_una) - d->peer_base;
+	moved = d->redirected + *(volatile __u64 *)&d->written;
+	waiting = (__s64)(moved - entered);
+	if (waiting < 0)
+		waiting = 0;
+	queued = tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
+	sndbuf = tp->inet_conn.icsk_inet.sk.sk_sndbuf;
+	return waiting + queued + len > sndbuf;
+}
+
 SEC("sk_skb/stream_verdict")
 int splice_verdict(struct __sk_buff *skb)
 {
+	struct sm_dir_state *d;
 	struct sm_counters *c;
+	struct bpf_sock *peer;
 	struct sm_peer *p;
+	__u32 len = skb->len;
 	__u64 cookie;
-	__u32 dir;
+	bool congested;
 	long ret;
 
 	/* A bare FIN arrives as an empty skb; redirecting it would stop the peer's send worker
-	 * with EPIPE. User space forwards FINs itself (shutdown(2) on the peer). */
-	if (skb->len == 0)
+	 * with EPIPE. User space passes FINs on itself (shutdown(2) on the peer). */
+	if (len == 0)
 		return SK_DROP;
 
 	cookie = bpf_get_socket_cookie(skb);
 	p = bpf_map_lookup_elem(&peer_of, &cookie);
 	if (!p)
 		return SK_DROP;
-	dir = p->dir & 1;
 	c = bpf_map_lookup_elem(&counters, &p->slot);
+	if (!c)
+		return SK_DROP;
+	d = &c->dir[p->dir & 1];
 
+	/* Sticky: while user space still has passed bytes to write, keep passing. */
+	if (d->spilling && *(volatile __u64 *)&d->written != d->passed)
+		goto pass;
+
+	peer = bpf_map_lookup_elem(&redir_map, &p->peer_cookie);
+	if (!peer) {
+		d->dropped += len;
+		return SK_DROP;
+	}
+	congested = backpressure && peer_congested(peer, d, len);
+	if (congested) {
+		bpf_sk_release(peer);
+		if (!d->spilling) {
+			d->spilling = 1;
+			d->spills++;
+		}
+		goto pass;
+	}
 	ret = bpf_sk_redirect_hash(skb, &redir_map, &p->peer_cookie, 0);
-	if (c) {
-		if (ret == SK_PASS)
-			__sync_fetch_and_add(&c->redirected[dir], skb->len);
-		else
-			__sync_fetch_and_add(&c->dropped[dir], skb->len);
+	bpf_sk_release(peer);
+	if (ret == SK_PASS) {
+		d->spilling = 0;
+		d->redirected += len;
+	} else {
+		d->dropped += len;
 	}
 	return ret;
+
+pass:
+	d->passed += len;
+	return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -6,6 +6,14 @@
  * their socket cookies: peer_of maps a socket's cookie to its peer's cookie, its slot and the
  * direction its incoming bytes travel; redir_map holds the sockets, keyed by cookie, as
  * redirect targets; verdict_map holds the same sockets with the verdict program attached.
+ *
+ * Back-pressure ("spilling"): the program redirects a socket's bytes to its peer only while
+ * the peer can take them (bytes waiting in the peer's psock + its send queue + this skb fit in
+ * its send buffer). Otherwise it passes them (SK_PASS) to the receiving socket, where they stay
+ * charged to its receive buffer, so TCP flow control slows the sender, and user space carries
+ * them. Once spilling starts it stays on ("sticky") until user space has written every passed
+ * byte and the peer has room again; only then does the program redirect again, so no byte can
+ * overtake another.
  */
 #ifndef SOCKMUX_SOCKMAP_SHARED_H
 #define SOCKMUX_SOCKMAP_SHARED_H
@@ -22,10 +30,23 @@ struct sm_peer {
 	__u32 dir;		/* enum sm_dir */
 };
 
-/* Written only by the verdict program; read by user space through an mmap()ed array. */
+/*
+ * One direction of one connection. Each field has one writer: the verdict program (which runs
+ * serialised per receiving socket) or user space. 64 bytes, so directions do not share a line.
+ */
+struct sm_dir_state {
+	__u64 redirected;	/* BPF: bytes redirected to the peer inside the kernel */
+	__u64 passed;		/* BPF: bytes passed to user space while spilling */
+	__u64 dropped;		/* BPF: bytes dropped (peer gone) */
+	__u64 written;		/* user space: passed bytes written to the peer */
+	__u64 peer_base;	/* user space, at hand-off: peer's bytes_acked + SIOCOUTQ */
+	__u32 spilling;		/* BPF: set while user space carries this direction */
+	__u32 spills;		/* BPF: how many times spilling started */
+	__u64 pad[2];
+};
+
 struct sm_counters {
-	__u64 redirected[2];	/* bytes redirected per enum sm_dir */
-	__u64 dropped[2];	/* bytes the program could not redirect (peer gone) */
+	struct sm_dir_state dir[2];
 };
 
 #endif

@@ -23,6 +23,8 @@ static const char *const end_names[END__COUNT] = {
 	[END_LIMIT] = "limit_reached",
 	[END_SHUTDOWN] = "shutdown",
 	[END_INTERNAL] = "internal_error",
+	[END_BAD_PROXY] = "bad_proxy_header",
+	[END_UNTRUSTED] = "untrusted_proxy",
 };
 
 const char *conn_end_str(enum conn_end end)
@@ -32,24 +34,36 @@ const char *conn_end_str(enum conn_end end)
 
 void conn_log(const struct conn *c, const struct sm_config *cfg, const char *engine)
 {
-	char client[ADDR_STRLEN], route[24], detail[160] = "";
+	char client[ADDR_STRLEN], route[24], detail[160] = "", spills[48] = "";
+	char via[ADDR_STRLEN + 8] = "";
 	const char *backend = "-";
 	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
 
 	addr_format((const struct sockaddr *)&c->client.ss, client, sizeof(client));
+	if (c->via.len) {
+		/* the client came through a trusted load balancer's PROXY header */
+		memcpy(via, " via=", 6);
+		addr_format((const struct sockaddr *)&c->via.ss, via + 5, sizeof(via) - 5);
+	}
 	if (c->route >= 0)
 		snprintf(route, sizeof(route), "%ld", c->route + 1);
 	else
 		snprintf(route, sizeof(route), "-");
 	if (c->backend >= 0)
 		backend = cfg->backends[c->backend].name;
+	if (c->state == CONN_SPLICED && !strcmp(engine, "sockmap")) {
+		uint64_t total = c->bytes[0] + c->bytes[1];
+
+		snprintf(spills, sizeof(spills), " kernel=%u%% spills=%u",
+			 total ? (unsigned int)(c->kernel_bytes * 100 / total) : 100, c->spills);
+	}
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);
-	pr_info("conn=%" PRIu64 " client=%s listener=%s sni=%s alpn=%s route=%s backend=%s "
+	pr_info("conn=%" PRIu64 " client=%s%s listener=%s sni=%s alpn=%s route=%s backend=%s "
 		"engine=%s bytes_up=%" PRIu64 " bytes_down=%" PRIu64 " duration_ms=%" PRIu64
-		" end=%s%s",
-		c->id, client, cfg->listeners[c->listener].text, c->sni ? c->sni : "-",
+		"%s end=%s%s",
+		c->id, client, via, cfg->listeners[c->listener].text, c->sni ? c->sni : "-",
 		c->alpn ? c->alpn : "-", route, backend,
-		c->state == CONN_SPLICED ? engine : "-", c->bytes[0], c->bytes[1], ms,
+		c->state == CONN_SPLICED ? engine : "-", c->bytes[0], c->bytes[1], ms, spills,
 		conn_end_str(c->end), detail);
 }

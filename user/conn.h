@@ -39,6 +39,8 @@ enum conn_end {
 	END_LIMIT,		/* max_connections reached */
 	END_SHUTDOWN,		/* sockmux stopped */
 	END_INTERNAL,		/* a local resource failure (fds, memory, map update) */
+	END_BAD_PROXY,		/* accept_proxy listener: no valid PROXY header first */
+	END_UNTRUSTED,		/* accept_proxy listener: the peer is not in its trusted list */
 	END__COUNT,
 };
 
@@ -82,7 +84,14 @@ struct conn {
 	uint64_t accept_ns;
 	uint64_t deadline_ns;		/* of the current HELLO or CONNECTING state */
 	uint64_t next_poll_ns;		/* when the engine wants its poll, 0: never */
-	struct sm_addr client;
+	struct sm_addr client;		/* the peer, or the client its PROXY header named */
+	struct sm_addr via;		/* the peer that sent a PROXY header naming client;
+					 * len 0 when client is the peer itself */
+	struct sm_addr dst;		/* where client connected, per its PROXY header; len 0:
+					 * the client socket's own address */
+	bool pp_received;		/* accept_proxy listener: the header was read off */
+	uint8_t *pp_alpn;		/* v2 header sent on: the ALPN TLV value, or NULL */
+	size_t pp_alpn_len;
 	char *sni;			/* escaped, NULL if none */
 	char *alpn;			/* escaped list "a,b", NULL if none */
 	bool is_tls;
@@ -93,6 +102,7 @@ struct conn {
 					 * hand-off (a PROXY header): never seen by an engine */
 	uint64_t bytes[2];		/* client->backend, backend->client */
 	uint32_t spills;		/* sockmap: times a direction spilled to user space */
+	uint64_t kernel_bytes;		/* sockmap: bytes redirected inside the kernel */
 	const struct engine_ops *engine;
 	union {
 		struct splice_state splice;

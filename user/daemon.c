@@ -34,37 +34,69 @@ static void raise_nofile(unsigned int max_conns)
 			(unsigned long long)rl.rlim_cur, max_conns);
 }
 
-/* Picks and opens the engine; logs which one runs and why. 0 or -errno. */
+static void use_splice(struct daemon *d)
+{
+	d->engine = ENGINE_SPLICE;
+	d->ops = &splice_engine_ops;
+}
+
+static int use_sockmap(struct daemon *d, bool backpressure, const char **why)
+{
+	int err;
+
+	err = sockmap_open(&d->sockmap, d->cfg.max_connections, backpressure, why);
+	if (err)
+		return err;
+	d->engine = backpressure ? ENGINE_SOCKMAP : ENGINE_SOCKMAP_UNBOUNDED;
+	d->ops = &sockmap_engine_ops;
+	return 0;
+}
+
+/*
+ * Picks and opens the engine; the first log lines say which one runs and why. 0 or -errno.
+ * auto prefers the sockmap engine, which the benchmark (docs/bench/results.md) measured
+ * ahead of splice, and falls back to splice where BPF cannot load.
+ */
 static int choose_engine(struct daemon *d, enum engine_kind asked)
 {
 	const char *why = NULL;
 	int err;
 
-	if (asked == ENGINE_AUTO) {
-		d->engine = ENGINE_SPLICE;
-		d->ops = &splice_engine_ops;
-		pr_info("engine: splice (auto: the sockmap engine has no back-pressure on this "
-			"kernel yet, a fast client could make the kernel queue GiB for a slow "
-			"backend; use --engine sockmap to choose it anyway)");
+	switch (asked) {
+	case ENGINE_SPLICE:
+		use_splice(d);
+		pr_info("engine: splice (chosen with --engine splice): splice(2) through a pipe "
+			"per direction");
+		return 0;
+	case ENGINE_SOCKMAP:
+	case ENGINE_SOCKMAP_UNBOUNDED:
+		err = use_sockmap(d, asked == ENGINE_SOCKMAP, &why);
+		if (err) {
+			pr_err("engine: %s cannot run: %s (%s)", engine_name(asked), why,
+			       strerror(-err));
+			return err;
+		}
+		if (asked == ENGINE_SOCKMAP_UNBOUNDED) {
+			pr_warn("engine: sockmap-unbounded (chosen with --engine): the kernel's own "
+				"sockmap behaviour without back-pressure, for measurements only: a "
+				"client faster than its backend makes the kernel queue without bound");
+		} else {
+			pr_info("engine: sockmap (chosen with --engine sockmap): a BPF sk_skb "
+				"verdict moves the bytes in the kernel, with back-pressure");
+		}
+		return 0;
+	case ENGINE_AUTO:
+		break;
+	}
+	err = use_sockmap(d, true, &why);
+	if (!err) {
+		pr_info("engine: sockmap (auto): a BPF sk_skb verdict moves the bytes in the "
+			"kernel, with back-pressure; measured ahead of splice (docs/bench/results.md)");
 		return 0;
 	}
-	if (asked == ENGINE_SPLICE) {
-		d->engine = ENGINE_SPLICE;
-		d->ops = &splice_engine_ops;
-		pr_info("engine: splice (chosen with --engine splice)");
-		return 0;
-	}
-	err = sockmap_open(&d->sockmap, d->cfg.max_connections, &why);
-	if (err) {
-		pr_err("engine: sockmap cannot run: %s (%s)", why, strerror(-err));
-		return err;
-	}
-	d->engine = ENGINE_SOCKMAP;
-	d->ops = &sockmap_engine_ops;
-	pr_info("engine: sockmap (chosen with --engine sockmap): BPF sk_skb stream verdict "
-		"moves the bytes in the kernel");
-	pr_warn("engine sockmap: no back-pressure on this kernel: a client faster than its "
-		"backend can make the kernel queue unbounded memory");
+	use_splice(d);
+	pr_warn("engine: splice (auto): the sockmap engine cannot run here: %s (%s); splice(2) "
+		"carries the bytes instead", why, strerror(-err));
 	return 0;
 }
 

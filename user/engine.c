@@ -9,6 +9,7 @@ static const char *const engine_names[] = {
 	[ENGINE_AUTO] = "auto",
 	[ENGINE_SOCKMAP] = "sockmap",
 	[ENGINE_SPLICE] = "splice",
+	[ENGINE_SOCKMAP_UNBOUNDED] = "sockmap-unbounded",
 };
 
 int engine_parse(const char *name, enum engine_kind *kind)

@@ -21,6 +21,7 @@ enum engine_kind {
 	ENGINE_AUTO = 0,
 	ENGINE_SOCKMAP,
 	ENGINE_SPLICE,
+	ENGINE_SOCKMAP_UNBOUNDED,	/* measurement only: no back-pressure */
 };
 
 struct engine_ops {

@@ -23,7 +23,7 @@ static const char usage_main[] =
 	"without terminating TLS, then moves its bytes inside the kernel.\n"
 	"\n"
 	"commands:\n"
-	"  run -c FILE [--engine auto|sockmap|splice]   run in the foreground\n"
+	"  run -c FILE [--engine auto|sockmap|splice]  run in the foreground\n"
 	"  check -c FILE                                validate a config file and print it\n"
 	"  route -c FILE [--sni NAME] [--alpn P1,P2] [--src ADDR] [--not-tls]\n"
 	"                                               show the route a connection would get\n"
@@ -40,6 +40,8 @@ static const char usage_run[] =
 	"                        auto     the best engine this machine can run (default)\n"
 	"                        sockmap  BPF sockmap: bytes move inside the kernel\n"
 	"                        splice   splice(2) through a pipe per direction\n"
+	"                        sockmap-unbounded  the kernel's sockmap without back-pressure,\n"
+	"                                 for measurements only (unsafe: unbounded memory)\n"
 	"  -v, --verbose       debug logging\n";
 
 static const char usage_check[] =

@@ -36,6 +36,7 @@
 
 #define SOCKMAP_POLL_MIN_MS 1
 #define SOCKMAP_POLL_MAX_MS 50
+#define SOCKMAP_SPILL_BUF 65536
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -52,7 +53,8 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, const char **why)
+int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, bool backpressure,
+		 const char **why)
 {
 	struct sockmap_engine *e;
 	struct sockmap_bpf *skel;
@@ -70,6 +72,7 @@ int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, const char **w
 		*why = "cannot open the BPF object";
 		goto out_free;
 	}
+	skel->rodata->backpressure = backpressure;
 	bpf_map__set_max_entries(skel->maps.redir_map, 2 * max_conns);
 	bpf_map__set_max_entries(skel->maps.verdict_map, 2 * max_conns);
 	bpf_map__set_max_entries(skel->maps.peer_of, 2 * max_conns);
@@ -150,6 +153,20 @@ static void unmap_conn(struct sockmap_engine *e, struct sockmap_state *s)
 	}
 }
 
+static struct sm_dir_state *dir_state(struct worker *w, struct conn *c, int dir)
+{
+	return &w->d->sockmap->counters[c->eng.sockmap.slot].dir[dir];
+}
+
+static int watch(struct worker *w, struct conn *c, int side)
+{
+	uint32_t ev = EPOLLIN | EPOLLRDHUP | EPOLLET;
+
+	if (c->eng.sockmap.want_out[side])
+		ev |= EPOLLOUT;
+	return worker_watch(w, c, side, ev, EPOLL_CTL_MOD);
+}
+
 static int sockmap_start(struct worker *w, struct conn *c)
 {
 	struct sockmap_engine *e = w->d->sockmap;
@@ -169,6 +186,8 @@ static int sockmap_start(struct worker *w, struct conn *c)
 			goto out_slot;
 	}
 	for (i = 0; i < 2; i++) {
+		/* direction i sends to socket !i */
+		e->counters[s->slot].dir[i].peer_base = s->sent_base[!i];
 		peer.peer_cookie = s->cookie[!i];
 		peer.slot = s->slot;
 		peer.dir = i == 0 ? SM_DIR_UP : SM_DIR_DOWN;
@@ -194,9 +213,12 @@ static int sockmap_start(struct worker *w, struct conn *c)
 			goto out_unmap;
 		}
 	}
-	/* EPOLLIN on a socket in the map would spin: only hang-ups and errors from now on. */
+	/*
+	 * Edge-triggered input: the psock wakes readers only for bytes the program passed to
+	 * user space (a spill), never for redirected ones; level-triggered, it would spin.
+	 */
 	for (i = 0; i < 2; i++) {
-		err = worker_watch(w, c, i, EPOLLRDHUP | EPOLLET, EPOLL_CTL_MOD);
+		err = watch(w, c, i);
 		if (err)
 			goto out_unmap;
 	}
@@ -210,33 +232,124 @@ out_slot:
 	return err;
 }
 
-/* True once direction dir's source sent FIN and every byte of it is in the peer's queue. */
-static bool sockmap_dir_drained(struct worker *w, struct conn *c, int dir)
+/*
+ * True when every byte the kernel redirected in direction dir, and every byte written by
+ * us, has entered the destination's TCP send queue: passed bytes written now cannot
+ * overtake redirected ones still waiting in the destination's psock.
+ */
+static bool redirected_flushed(struct worker *w, struct conn *c, int dir)
 {
-	struct sockmap_state *s = &c->eng.sockmap;
-	volatile struct sm_counters *cnt = &w->d->sockmap->counters[s->slot];
-	int src = dir, dst = !dir;
-	uint64_t received, queued, moved;
+	struct sm_dir_state *ds = dir_state(w, c, dir);
+	uint64_t queued;
 
-	if (tcpstat_received(c->fd[src], &received) || tcpstat_queued(c->fd[dst], &queued))
+	if (tcpstat_queued(c->fd[!dir], &queued))
 		return false;
-	moved = cnt->redirected[dir] + cnt->dropped[dir];
-	/* tcpi_bytes_received counts the FIN as one byte. */
-	if (received - 1 > moved)
-		return false;
-	return queued - s->sent_base[dst] >= cnt->redirected[dir];
+	return queued - ds->peer_base >= ds->redirected + ds->written;
 }
 
-static void sockmap_poll(struct worker *w, struct conn *c, uint64_t now)
+static void set_want_out(struct worker *w, struct conn *c, int side, bool on)
+{
+	if (c->eng.sockmap.want_out[side] == on)
+		return;
+	c->eng.sockmap.want_out[side] = on;
+	watch(w, c, side);
+}
+
+/*
+ * Carries direction dir's passed bytes: recv() them from the source, write() them to the
+ * destination, publish the count for the program. Returns 0, 1 when it must be polled again
+ * (waiting for redirected bytes to flush), or -errno on a socket error.
+ */
+static int carry(struct worker *w, struct conn *c, int dir)
+{
+	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
+	struct sm_dir_state *ds = dir_state(w, c, dir);
+	int src = c->fd[dir], dst = c->fd[!dir];
+	ssize_t n;
+
+	for (;;) {
+		if (sp->head < sp->tail) {
+			if (!redirected_flushed(w, c, dir))
+				return 1;
+			n = send(dst, sp->buf + sp->head, sp->tail - sp->head,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno != EAGAIN && errno != EINTR)
+					return -errno;
+				set_want_out(w, c, !dir, true);
+				return 0;
+			}
+			sp->head += n;
+			/* the program resumes redirecting only once this equals passed */
+			__atomic_store_n(&ds->written, ds->written + n, __ATOMIC_RELEASE);
+			continue;
+		}
+		sp->head = sp->tail = 0;
+		set_want_out(w, c, !dir, false);
+		if (!sp->buf) {
+			sp->buf = malloc(SOCKMAP_SPILL_BUF);
+			if (!sp->buf)
+				return -ENOMEM;
+		}
+		n = recv(src, sp->buf, SOCKMAP_SPILL_BUF, MSG_DONTWAIT);
+		if (n > 0) {
+			sp->tail = n;
+			continue;
+		}
+		/* 0 is not EOF here: passed bytes may still be on their way (see drained()) */
+		if (n == 0 || errno == EAGAIN || errno == EINTR)
+			break;
+		return -errno;
+	}
+	if (!ds->spilling) {
+		free(sp->buf);
+		sp->buf = NULL;
+	}
+	return 0;
+}
+
+/*
+ * True once direction dir's source sent FIN and every byte of it reached the destination's
+ * send queue: all it received went through the program (tcpi_bytes_received counts the FIN
+ * as one byte, and what user space read before the hand-off never reached the program),
+ * every passed byte was written, every redirected one has left the psock.
+ */
+static bool drained(struct worker *w, struct conn *c, int dir)
+{
+	struct sm_dir_state *ds = dir_state(w, c, dir);
+	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
+	uint64_t received;
+
+	if (tcpstat_received(c->fd[dir], &received) || received == 0)
+		return false;
+	if (received - 1 - c->consumed[dir] > ds->redirected + ds->passed + ds->dropped)
+		return false;
+	if (ds->written != ds->passed || sp->head < sp->tail)
+		return false;
+	return redirected_flushed(w, c, dir);
+}
+
+/* Carries, passes FINs on, ends the connection when both directions are done. */
+static void sockmap_step(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct sockmap_state *s = &c->eng.sockmap;
-	bool pending = false;
+	bool again = false;
+	int dir, err;
 
-	for (int dir = 0; dir < 2; dir++) {
-		if (!s->eof[dir] || s->shut[dir])
+	for (dir = 0; dir < 2; dir++) {
+		if (s->shut[dir])
 			continue;
-		if (!sockmap_dir_drained(w, c, dir)) {
-			pending = true;
+		err = carry(w, c, dir);
+		if (err < 0) {
+			worker_conn_reset(w, c, dir, err);
+			return;
+		}
+		if (err > 0)
+			again = true;
+		if (!s->eof[dir])
+			continue;
+		if (!drained(w, c, dir)) {
+			again = true;
 			continue;
 		}
 		shutdown(c->fd[!dir], SHUT_WR);
@@ -247,7 +360,8 @@ static void sockmap_poll(struct worker *w, struct conn *c, uint64_t now)
 		worker_conn_end(w, c, END_CLOSED);
 		return;
 	}
-	if (!pending) {
+	if (!again) {
+		s->backoff_ms = 0;
 		worker_poll_at(w, c, 0);
 		return;
 	}
@@ -255,6 +369,11 @@ static void sockmap_poll(struct worker *w, struct conn *c, uint64_t now)
 	if (s->backoff_ms > SOCKMAP_POLL_MAX_MS)
 		s->backoff_ms = SOCKMAP_POLL_MAX_MS;
 	worker_poll_at(w, c, now + s->backoff_ms * 1000000ull);
+}
+
+static void sockmap_poll(struct worker *w, struct conn *c, uint64_t now)
+{
+	sockmap_step(w, c, now);
 }
 
 static void sockmap_event(struct worker *w, struct conn *c, int side, uint32_t events)
@@ -265,12 +384,11 @@ static void sockmap_event(struct worker *w, struct conn *c, int side, uint32_t e
 		worker_conn_reset(w, c, side, 0);
 		return;
 	}
-	if ((events & (EPOLLRDHUP | EPOLLHUP)) && !s->eof[side]) {
-		/* the bytes of direction `side` (client: up, backend: down) are complete */
+	if (events & (EPOLLRDHUP | EPOLLHUP))
 		s->eof[side] = true;
+	if (events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP))
 		s->backoff_ms = 0;
-		sockmap_poll(w, c, now_ns());
-	}
+	sockmap_step(w, c, now_ns());
 }
 
 static void sockmap_release(struct worker *w, struct conn *c)
@@ -281,8 +399,15 @@ static void sockmap_release(struct worker *w, struct conn *c)
 	if (s->slot == UINT32_MAX)
 		return;
 	unmap_conn(e, s);
-	for (int dir = 0; dir < 2; dir++)
-		c->bytes[dir] += e->counters[s->slot].redirected[dir];
+	for (int dir = 0; dir < 2; dir++) {
+		struct sm_dir_state *ds = &e->counters[s->slot].dir[dir];
+
+		c->bytes[dir] += ds->redirected + ds->written;
+		c->kernel_bytes += ds->redirected;
+		c->spills += ds->spills;
+		free(s->spill[dir].buf);
+		s->spill[dir].buf = NULL;
+	}
 	w->free_slots[w->n_free_slots++] = s->slot;
 	s->slot = UINT32_MAX;
 }

@@ -9,6 +9,7 @@
 #ifndef SOCKMUX_SOCKMAP_H
 #define SOCKMUX_SOCKMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sockmap_shared.h"
@@ -26,8 +27,13 @@ struct sockmap_engine {
 	size_t counters_len;
 };
 
-/* 0 or -errno; on failure *why is a short static explanation for the log. */
-int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, const char **why);
+/*
+ * 0 or -errno; on failure *why is a short static explanation for the log. backpressure false
+ * loads the program without its congestion check: the kernel's own unbounded behaviour, kept
+ * only so that benchmarks can show what the check costs and saves.
+ */
+int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, bool backpressure,
+		 const char **why);
 void sockmap_close(struct sockmap_engine *e);
 
 #endif

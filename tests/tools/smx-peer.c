@@ -170,6 +170,9 @@ struct side {
 	uint64_t bad_at;	/* first corrupt offset + 1, 0 if none */
 	bool eof_early;
 	uint64_t rate;		/* reader: bytes/s, 0 = unlimited */
+	double slow_for;	/* reader: apply rate for this many seconds only (0: always) */
+	long pause_ms;		/* reader: alternate pause_ms reading, pause_ms paused */
+	long burst_ms;		/* sender: alternate burst_ms sending, burst_ms idle */
 	char sha[65];
 	int err;
 };
@@ -188,10 +191,24 @@ static void *send_stream(void *arg)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int mdlen;
 
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stream_init(&st, s->seed);
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	while (s->done < s->bytes) {
 		size_t n = s->bytes - s->done < CHUNK ? s->bytes - s->done : CHUNK;
+
+		if (s->burst_ms) {
+			long el;
+
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+			if ((el / s->burst_ms) % 2) {
+				usleep(1000);
+				continue;
+			}
+		}
 
 		for (size_t i = 0; i < n; i++)
 			buf[i] = stream_next(&st);
@@ -224,9 +241,23 @@ static void *recv_stream(void *arg)
 		size_t want = CHUNK;
 		ssize_t n;
 
+		if (s->pause_ms) {
+			long el;
+
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+			if ((el / s->pause_ms) % 2) {
+				usleep(1000);
+				continue;
+			}
+		}
 		if (s->rate) {
 			double el;
 
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			el = (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+			if (s->slow_for && el > s->slow_for)
+				goto read_now;
 			want = 16384;
 			for (;;) {
 				clock_gettime(CLOCK_MONOTONIC, &t);
@@ -236,6 +267,7 @@ static void *recv_stream(void *arg)
 				usleep(2000);
 			}
 		}
+read_now:
 		n = read(s->fd, buf, want);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -325,13 +357,18 @@ struct server_conn {
 	int fd;
 	const char *tag;
 	uint64_t rate;
+	double slow_for;
+	long pause_ms;
+	long burst_ms;
 	pthread_mutex_t *out_lock;
 };
 
 static void *serve_conn(void *arg)
 {
 	struct server_conn *sc = arg;
-	struct side up = { .fd = sc->fd, .rate = sc->rate }, down = { .fd = sc->fd };
+	struct side up = { .fd = sc->fd, .rate = sc->rate, .slow_for = sc->slow_for,
+			   .pause_ms = sc->pause_ms },
+		    down = { .fd = sc->fd, .burst_ms = sc->burst_ms };
 	pthread_t rt, wt;
 	char line[256], mode[32] = "";
 	unsigned long long nup = 0, ndown = 0, seed = 0;
@@ -375,7 +412,8 @@ out:
 	return NULL;
 }
 
-static int run_server(const char *listen_addr, const char *tag, uint64_t rate, bool no_accept)
+static int run_server(const char *listen_addr, const char *tag, uint64_t rate, double slow_for,
+		      long pause_ms, long burst_ms, bool no_accept)
 {
 	static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct sockaddr_storage ss;
@@ -410,6 +448,9 @@ static int run_server(const char *listen_addr, const char *tag, uint64_t rate, b
 		sc->fd = c;
 		sc->tag = tag;
 		sc->rate = rate;
+		sc->slow_for = slow_for;
+		sc->pause_ms = pause_ms;
+		sc->burst_ms = burst_ms;
 		sc->out_lock = &out_lock;
 		pthread_create(&t, NULL, serve_conn, sc);
 		pthread_detach(t);
@@ -417,6 +458,9 @@ static int run_server(const char *listen_addr, const char *tag, uint64_t rate, b
 }
 
 struct client_opts {
+	uint64_t rate;		/* read the answer at this rate (bytes/s) ... */
+	double slow_for;	/* ... for this many seconds (0: always) */
+	long burst_ms;		/* send in bursts of burst_ms, idle as long between */
 	bool rst;		/* after sending, close with a reset instead of reading */
 	long drip_ms;		/* send the hello one byte every drip_ms ms */
 	long hold_ms;		/* after the (partial) hello, wait this long, report, close */
@@ -465,7 +509,9 @@ static int run_client(const char *addr, const uint8_t *hello, size_t hello_len, 
 		      uint64_t ndown, uint64_t seed, const char *mode, const char *expect_tag,
 		      const struct client_opts *co)
 {
-	struct side up = { .bytes = nup, .seed = seed }, down = { .bytes = ndown, .seed = seed ^ 0x5555 };
+	struct side up = { .bytes = nup, .seed = seed },
+		    down = { .bytes = ndown, .seed = seed ^ 0x5555, .rate = co->rate,
+			     .slow_for = co->slow_for };
 	struct sockaddr_storage ss;
 	socklen_t len;
 	pthread_t wt, rt;
@@ -505,6 +551,7 @@ static int run_client(const char *addr, const uint8_t *hello, size_t hello_len, 
 		return 1;
 	}
 	up.fd = down.fd = fd;
+	up.burst_ms = co->burst_ms;
 	if (co->rst) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -541,10 +588,13 @@ static int run_client(const char *addr, const uint8_t *hello, size_t hello_len, 
 }
 
 static const char usage[] =
-	"usage: smx-peer server --listen ADDR --tag NAME [--read-rate BYTES_PER_S] [--no-accept]\n"
+	"usage: smx-peer server --listen ADDR --tag NAME [--no-accept]\n"
+	"                [--read-rate BYTES_PER_S [--slow-for SECONDS]] [--pause-ms MS]\n"
+	"                [--burst-ms MS]   (send in bursts of MS, idle as long between)\n"
 	"       smx-peer client --connect ADDR [--sni NAME] [--alpn A,B] [--hello-file F]\n"
 	"                [--up BYTES] [--down BYTES] [--seed N] [--mode both|halfclose]\n"
-	"                [--expect-tag NAME] [--rst] [--hello-truncate N]\n"
+	"                [--expect-tag NAME] [--rst] [--hello-truncate N] [--burst-ms MS]\n"
+	"                [--read-rate BYTES_PER_S [--slow-for SECONDS]]\n"
 	"                [--drip-ms MS | --hold-ms MS]   (send the hello slowly, or partly, and\n"
 	"                                                 report when the server closes)\n";
 
@@ -564,7 +614,10 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "expect-tag", required_argument, NULL, 'e' },
 		{ "no-accept", no_argument, NULL, 'N' },
+		{ "slow-for", required_argument, NULL, 'F' },
+		{ "pause-ms", required_argument, NULL, 'P' },
 		{ "rst", no_argument, NULL, 'R' },
+		{ "burst-ms", required_argument, NULL, 'B' },
 		{ "drip-ms", required_argument, NULL, 'D' },
 		{ "hold-ms", required_argument, NULL, 'H' },
 		{ "hello-truncate", required_argument, NULL, 'T' },
@@ -575,6 +628,8 @@ int main(int argc, char **argv)
 	uint64_t rate = 0, nup = 0, ndown = 0, seed = 1;
 	struct client_opts co = { 0 };
 	bool no_accept = false;
+	double slow_for = 0;
+	long pause_ms = 0;
 	long truncate = -1;
 	static uint8_t hello[65536];
 	size_t hello_len;
@@ -600,7 +655,10 @@ int main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'e': expect = optarg; break;
 		case 'N': no_accept = true; break;
+		case 'F': slow_for = atof(optarg); break;
+		case 'P': pause_ms = atol(optarg); break;
 		case 'R': co.rst = true; break;
+		case 'B': co.burst_ms = atol(optarg); break;
 		case 'D': co.drip_ms = atol(optarg); break;
 		case 'H': co.hold_ms = atol(optarg); break;
 		case 'T': truncate = atol(optarg); break;
@@ -608,7 +666,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!strcmp(argv[1], "server") && listen_addr)
-		return run_server(listen_addr, tag, rate, no_accept);
+		return run_server(listen_addr, tag, rate, slow_for, pause_ms, co.burst_ms, no_accept);
 	if (strcmp(argv[1], "client") || !conn) {
 		fputs(usage, stderr);
 		return 2;
@@ -625,6 +683,8 @@ int main(int argc, char **argv)
 	} else {
 		hello_len = build_hello(hello, sni, alpn);
 	}
+	co.rate = rate;
+	co.slow_for = slow_for;
 	if (truncate >= 0 && (size_t)truncate < hello_len)
 		hello_len = truncate;
 	return run_client(conn, hello, hello_len, nup, ndown, seed, mode, expect, &co);
