@@ -27,7 +27,7 @@ USER_SRCS := $(wildcard user/*.c)
 LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
 LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
 # Pure parsers and matchers: no I/O, no BPF; what the fuzz targets link.
-PURE_SRCS := user/tls_hello.c user/addr.c user/config.c user/router.c user/escape.c user/proxy_proto.c
+PURE_SRCS := user/tls_hello.c user/addr.c user/config.c user/router.c user/escape.c
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -38,6 +38,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all clean test unit fuzz asan demo vmlinux deps install bench check-tools
 .DELETE_ON_ERROR:
+# keep generated skeletons and BPF objects (make would delete them as intermediates)
+.SECONDARY:
 
 all: sockmux
 
