@@ -18,11 +18,14 @@
 #include "sockmap.h"
 #include "worker.h"
 
-/* Each connection needs up to 6 descriptors (2 sockets, 2 pipes) with the splice engine. */
-static void raise_nofile(unsigned int max_conns)
+/*
+ * A connection holds 2 sockets, and with the splice engine 2 pipes (4 descriptors) more: raise
+ * the soft limit to what max_connections needs, up to the hard limit, and say if it falls short.
+ */
+static void raise_nofile(unsigned int max_conns, enum engine_kind engine)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)max_conns * 6 + 64;
+	rlim_t want = (rlim_t)max_conns * (engine == ENGINE_SPLICE ? 6 : 2) + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
@@ -30,8 +33,8 @@ static void raise_nofile(unsigned int max_conns)
 		return;
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
-		pr_warn("open files limited to %llu: fewer than max_connections=%u may be served",
-			(unsigned long long)rl.rlim_cur, max_conns);
+		pr_warn("open files limited to %llu (hard limit): fewer than max_connections=%u "
+			"may be served at once", (unsigned long long)rl.rlim_cur, max_conns);
 }
 
 static void use_splice(struct daemon *d)
@@ -132,7 +135,7 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 	err = choose_engine(d, engine);
 	if (err)
 		goto out_free;
-	raise_nofile(d->cfg.max_connections);
+	raise_nofile(d->cfg.max_connections, d->engine);
 
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
 	if (!d->workers)
