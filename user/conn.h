@@ -53,10 +53,14 @@ struct splice_state {
 	bool shut[2];		/* FIN passed on to the destination */
 };
 
-/* Bytes of one direction that the verdict program passed to user space, being carried. */
+/*
+ * Bytes of one direction that the verdict program passed to user space, read but not yet
+ * written because the destination took less than offered. Usually none: reads are sized to
+ * what the destination can take and go through the worker's scratch buffer.
+ */
 struct sockmap_spill {
-	uint8_t *buf;		/* allocated while the direction spills */
-	uint32_t head, tail;	/* buf[head, tail) read from the source, not yet written */
+	uint8_t *rest;
+	uint32_t rest_off, rest_len;
 };
 
 /* Engine state for the sockmap path. */
@@ -89,7 +93,8 @@ struct conn {
 					 * len 0 when client is the peer itself */
 	struct sm_addr dst;		/* where client connected, per its PROXY header; len 0:
 					 * the client socket's own address */
-	bool pp_received;		/* accept_proxy listener: the header was read off */
+	uint32_t pp_in_len;		/* accept_proxy listener: length of the PROXY header
+					 * received, 0 until parsed; read off at the hand-off */
 	uint8_t *pp_alpn;		/* v2 header sent on: the ALPN TLV value, or NULL */
 	size_t pp_alpn_len;
 	char *sni;			/* escaped, NULL if none */

@@ -135,6 +135,8 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 	err = choose_engine(d, engine);
 	if (err)
 		goto out_free;
+	if (d->sockmap)
+		sockmap_log_ids(d->sockmap);
 	raise_nofile(d->cfg.max_connections, d->engine);
 
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));

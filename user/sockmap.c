@@ -18,7 +18,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,7 +38,8 @@
 
 #define SOCKMAP_POLL_MIN_MS 1
 #define SOCKMAP_POLL_MAX_MS 50
-#define SOCKMAP_SPILL_BUF 65536
+/* Smallest read when carrying passed bytes, even towards a nearly full destination. */
+#define SOCKMAP_READ_MIN 16384
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -124,6 +127,28 @@ void sockmap_close(struct sockmap_engine *e)
 	bpf_prog_detach2(e->prog_fd, e->verdict_fd, BPF_SK_SKB_STREAM_VERDICT);
 	sockmap_bpf__destroy(e->skel);
 	free(e);
+}
+
+static unsigned int map_id(struct bpf_map *map)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len))
+		return 0;
+	return info.id;
+}
+
+void sockmap_log_ids(const struct sockmap_engine *e)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	bpf_obj_get_info_by_fd(e->prog_fd, &info, &len);
+	pr_info("engine sockmap: BPF program splice_verdict id %u; maps peer_of id %u, "
+		"counters id %u, redir_map id %u, verdict_map id %u (bpftool map dump id N)",
+		info.id, map_id(e->skel->maps.peer_of), map_id(e->skel->maps.counters),
+		map_id(e->skel->maps.redir_map), map_id(e->skel->maps.verdict_map));
 }
 
 static int sock_cookie(int fd, uint64_t *cookie)
@@ -255,57 +280,88 @@ static void set_want_out(struct worker *w, struct conn *c, int side, bool on)
 	watch(w, c, side);
 }
 
+/* What the destination's send buffer can take now, roughly (sk_sndbuf also counts overhead). */
+static size_t room(int fd)
+{
+	int sndbuf = 0, outq = 0;
+	socklen_t len = sizeof(sndbuf);
+	long free_bytes;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 ||
+	    ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return SOCKMAP_READ_MIN;
+	free_bytes = (long)sndbuf - outq;
+	if (free_bytes < SOCKMAP_READ_MIN)
+		return SOCKMAP_READ_MIN;
+	return free_bytes > WORKER_SCRATCH ? WORKER_SCRATCH : (size_t)free_bytes;
+}
+
+/* Writes buf to direction dir's destination; keeps what it did not take. 0, 1 blocked, -errno. */
+static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t *buf, size_t len)
+{
+	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
+	struct sm_dir_state *ds = dir_state(w, c, dir);
+	ssize_t n;
+
+	n = send(c->fd[!dir], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		n = 0;
+	}
+	/* the program resumes redirecting only once this equals passed */
+	__atomic_store_n(&ds->written, ds->written + n, __ATOMIC_RELEASE);
+	if ((size_t)n == len)
+		return 0;
+	if (!sp->rest) {
+		sp->rest = malloc(len - n);
+		if (!sp->rest)
+			return -ENOMEM;
+		memcpy(sp->rest, buf + n, len - n);
+		sp->rest_off = 0;
+		sp->rest_len = len - n;
+	} else {
+		sp->rest_off += n;
+	}
+	set_want_out(w, c, !dir, true);
+	return 1;
+}
+
 /*
- * Carries direction dir's passed bytes: recv() them from the source, write() them to the
- * destination, publish the count for the program. Returns 0, 1 when it must be polled again
- * (waiting for redirected bytes to flush), or -errno on a socket error.
+ * Carries direction dir's passed bytes: recv() them from the source into the worker's scratch
+ * buffer, at most what the destination can take, write() them on, publish the count for the
+ * program. Nothing is read before every byte the kernel redirected earlier has entered the
+ * destination's send queue. Returns 0, 1 when it must be polled again (redirected bytes still
+ * flushing), or -errno on a socket error.
  */
 static int carry(struct worker *w, struct conn *c, int dir)
 {
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
-	struct sm_dir_state *ds = dir_state(w, c, dir);
-	int src = c->fd[dir], dst = c->fd[!dir];
 	ssize_t n;
+	int err;
 
+	if (sp->rest) {
+		err = carry_write(w, c, dir, sp->rest + sp->rest_off, sp->rest_len - sp->rest_off);
+		if (err)
+			return err < 0 ? err : 0;
+		free(sp->rest);
+		sp->rest = NULL;
+	}
+	set_want_out(w, c, !dir, false);
 	for (;;) {
-		if (sp->head < sp->tail) {
-			if (!redirected_flushed(w, c, dir))
-				return 1;
-			n = send(dst, sp->buf + sp->head, sp->tail - sp->head,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					return -errno;
-				set_want_out(w, c, !dir, true);
+		if (!redirected_flushed(w, c, dir))
+			return 1;
+		n = recv(c->fd[dir], w->scratch, room(c->fd[!dir]), MSG_DONTWAIT);
+		if (n <= 0) {
+			/* 0 is not EOF here: passed bytes may still be on their way (drained()) */
+			if (n == 0 || errno == EAGAIN || errno == EINTR)
 				return 0;
-			}
-			sp->head += n;
-			/* the program resumes redirecting only once this equals passed */
-			__atomic_store_n(&ds->written, ds->written + n, __ATOMIC_RELEASE);
-			continue;
+			return -errno;
 		}
-		sp->head = sp->tail = 0;
-		set_want_out(w, c, !dir, false);
-		if (!sp->buf) {
-			sp->buf = malloc(SOCKMAP_SPILL_BUF);
-			if (!sp->buf)
-				return -ENOMEM;
-		}
-		n = recv(src, sp->buf, SOCKMAP_SPILL_BUF, MSG_DONTWAIT);
-		if (n > 0) {
-			sp->tail = n;
-			continue;
-		}
-		/* 0 is not EOF here: passed bytes may still be on their way (see drained()) */
-		if (n == 0 || errno == EAGAIN || errno == EINTR)
-			break;
-		return -errno;
+		err = carry_write(w, c, dir, w->scratch, n);
+		if (err)
+			return err < 0 ? err : 0;
 	}
-	if (!ds->spilling) {
-		free(sp->buf);
-		sp->buf = NULL;
-	}
-	return 0;
 }
 
 /*
@@ -324,7 +380,7 @@ static bool drained(struct worker *w, struct conn *c, int dir)
 		return false;
 	if (received - 1 - c->consumed[dir] > ds->redirected + ds->passed + ds->dropped)
 		return false;
-	if (ds->written != ds->passed || sp->head < sp->tail)
+	if (ds->written != ds->passed || sp->rest)
 		return false;
 	return redirected_flushed(w, c, dir);
 }
@@ -405,8 +461,8 @@ static void sockmap_release(struct worker *w, struct conn *c)
 		c->bytes[dir] += ds->redirected + ds->written;
 		c->kernel_bytes += ds->redirected;
 		c->spills += ds->spills;
-		free(s->spill[dir].buf);
-		s->spill[dir].buf = NULL;
+		free(s->spill[dir].rest);
+		s->spill[dir].rest = NULL;
 	}
 	w->free_slots[w->n_free_slots++] = s->slot;
 	s->slot = UINT32_MAX;

@@ -35,5 +35,7 @@ struct sockmap_engine {
 int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, bool backpressure,
 		 const char **why);
 void sockmap_close(struct sockmap_engine *e);
+/* Logs the ids of the program and maps, for bpftool. */
+void sockmap_log_ids(const struct sockmap_engine *e);
 
 #endif

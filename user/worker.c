@@ -343,6 +343,9 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 			w->free_slots[i] = w->slot_base + w->max_conns - 1 - i;
 		w->n_free_slots = w->max_conns;
 	}
+	w->scratch = malloc(WORKER_SCRATCH);
+	if (!w->scratch)
+		goto out_errno;
 	w->ls = calloc(cfg->n_listeners, sizeof(*w->ls));
 	if (!w->ls)
 		goto out_errno;
@@ -397,6 +400,8 @@ void worker_fini(struct worker *w)
 	w->n_ls = 0;
 	free(w->free_slots);
 	w->free_slots = NULL;
+	free(w->scratch);
+	w->scratch = NULL;
 	if (w->wakefd >= 0)
 		close(w->wakefd);
 	if (w->epfd >= 0)

@@ -15,6 +15,8 @@
 
 struct daemon;
 
+#define WORKER_SCRATCH (256 * 1024)
+
 /* Tags in the low bits of epoll_data.u64, next to an aligned pointer. */
 enum ev_tag {
 	EV_LISTENER = 0,	/* pointer to struct listen_sock */
@@ -48,6 +50,7 @@ struct worker {
 	uint32_t *free_slots;
 	uint32_t n_free_slots;
 	uint8_t peek[TLS_HELLO_MAX_RAW];	/* MSG_PEEK buffer for every hello on this thread */
+	uint8_t *scratch;		/* WORKER_SCRATCH bytes: engines carrying bytes in user space */
 };
 
 int worker_init(struct worker *w, struct daemon *d, unsigned int id);

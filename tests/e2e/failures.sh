@@ -122,7 +122,7 @@ for engine in sockmap splice; do
 	check "$engine: no descriptor leaked ($fds0 before, $fds1 after)" test "$fds0" = "$fds1"
 	if [ "$engine" = sockmap ]; then
 		check "sockmap: no map entry leaked" \
-			test "$(bpftool map dump name peer_of 2>/dev/null | grep -c '"key":')" = 0
+			test "$(smx_map_entries peer_of)" = 0
 	fi
 	stop_sockmux "$engine"
 done

@@ -114,6 +114,17 @@ stop_sockmux() {
 	fi
 }
 
+# smx_map_entries NAME: entries in the running sockmux's BPF map NAME (by the id it logged)
+smx_map_entries() {
+	local id
+	id=$(grep -oE "$1 id [0-9]+" "$SMX_LOG" | head -n 1 | grep -oE '[0-9]+$')
+	[ -n "$id" ] || { echo -1; return; }
+	bpftool map dump id "$id" 2>/dev/null | grep -c '"key":'
+}
+
+# smx_prog_id: the running sockmux's verdict program id (as it logged it)
+smx_prog_id() { grep -oE "splice_verdict id [0-9]+" "$SMX_LOG" | head -n 1 | grep -oE '[0-9]+$'; }
+
 # conn_lines: sockmux's per-connection log lines so far.
 conn_lines() { grep -E ' conn=[0-9]+ ' "$SMX_LOG"; }
 

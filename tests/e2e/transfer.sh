@@ -28,10 +28,6 @@ start_peer_server "[::1]:9002" v6 || not_ok "peer v6 starts"
 # reads 4 MB/s: a transfer through it lasts long enough to look inside the kernel during it
 start_peer_server 127.0.0.1:9003 slow --read-rate 4000000 || not_ok "peer slow starts"
 
-# peer_of entries currently in the sockmap engine's map (0 if the map is not there)
-peer_entries() {
-	bpftool map dump name peer_of 2>/dev/null | grep -c '"key":' 
-}
 
 for engine in sockmap splice; do
 	if ! start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine"; then
@@ -76,10 +72,10 @@ for engine in sockmap splice; do
 			--down 1000 --seed 11 --expect-tag slow >"$T_DIR/c5.out" 2>&1 &
 		cpid=$!
 		sleep 0.5
-		n=$(peer_entries)
+		n=$(smx_map_entries peer_of)
 		check "sockmap: both sockets in the map during a transfer ($n entries)" test "$n" = 2
-		check "sockmap: verdict program attached (sk_skb)" \
-			sh -c "bpftool prog show name splice_verdict | grep -q sk_skb"
+		check "sockmap: its verdict program is loaded as sk_skb" \
+			sh -c "bpftool prog show id '$(smx_prog_id)' | grep -q sk_skb"
 		wait "$cpid"
 		check "sockmap: transfer to a slow reader arrives intact" test $? = 0
 	fi
@@ -97,7 +93,7 @@ for engine in sockmap splice; do
 	check "$engine: $want connections, $want log lines" test "$(conn_lines | wc -l)" = "$want"
 
 	if [ "$engine" = sockmap ]; then
-		check "sockmap: map empty once the connections ended" test "$(peer_entries)" = 0
+		check "sockmap: map empty once the connections ended" test "$(smx_map_entries peer_of)" = 0
 	fi
 	fds_before=$(ls /proc/"$SMX_PID"/fd | wc -l)
 	stop_sockmux "$engine"
