@@ -19,22 +19,27 @@
 #include "worker.h"
 
 /*
- * A connection holds 2 sockets, and with the splice engine 2 pipes (4 descriptors) more: raise
- * the soft limit to what max_connections needs, up to the hard limit, and say if it falls short.
+ * A connection holds 2 sockets, and with the splice engine 2 pipes (4 descriptors) more. Raise
+ * the soft limit to what max_connections needs, up to the hard limit; if that falls short,
+ * lower max_connections to what fits, so that accept() never fails for want of descriptors.
  */
-static void raise_nofile(unsigned int max_conns, enum engine_kind engine)
+static void fit_nofile(struct daemon *d)
 {
+	unsigned int per_conn = d->engine == ENGINE_SPLICE ? 6 : 2;
+	rlim_t want = (rlim_t)d->cfg.max_connections * per_conn + 64;
 	struct rlimit rl;
-	rlim_t want = (rlim_t)max_conns * (engine == ENGINE_SPLICE ? 6 : 2) + 64;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	if (rl.rlim_cur >= want)
 		return;
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
-		pr_warn("open files limited to %llu (hard limit): fewer than max_connections=%u "
-			"may be served at once", (unsigned long long)rl.rlim_cur, max_conns);
+	pr_info("open files limited to %llu: max_connections lowered from %u to %llu",
+		(unsigned long long)rl.rlim_cur, d->cfg.max_connections,
+		(unsigned long long)(rl.rlim_cur - 64) / per_conn);
+	d->cfg.max_connections = (rl.rlim_cur - 64) / per_conn;
 }
 
 static void use_splice(struct daemon *d)
@@ -137,7 +142,7 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 		goto out_free;
 	if (d->sockmap)
 		sockmap_log_ids(d->sockmap);
-	raise_nofile(d->cfg.max_connections, d->engine);
+	fit_nofile(d);
 
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
 	if (!d->workers)
