@@ -82,7 +82,7 @@ int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, bool backpress
 	bpf_map__set_max_entries(skel->maps.counters, max_conns);
 	err = sockmap_bpf__load(skel);
 	if (err) {
-		*why = err == -EPERM ? "BPF not permitted (needs CAP_BPF and CAP_NET_ADMIN)"
+		*why = err == -EPERM ? "BPF not permitted (needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)"
 				     : "the kernel refused the BPF program or its sockhash maps";
 		goto out_destroy;
 	}
