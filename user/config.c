@@ -33,7 +33,9 @@
 
 static const char *const top_keys[] = { "listen", "timeouts", "backends", "routes", "workers",
 					"max_connections", NULL };
-static const char *const address_keys[] = { "address", NULL };
+static const char *const listen_keys[] = { "address", "accept_proxy", "trusted", NULL };
+static const char *const backend_keys[] = { "address", "proxy_protocol", "proxy_protocol_crc",
+					    NULL };
 static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", NULL };
 static const char *const route_keys[] = { "sni", "alpn", "source", "backend", NULL };
 
@@ -380,6 +382,14 @@ static int get_string(const config_setting_t *s, struct config_error *err, const
 	return 0;
 }
 
+static int get_bool(const config_setting_t *s, struct config_error *err, bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return err_at(err, s, "expected a boolean (true or false), got %s", type_name(s));
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
 static int get_uint(const config_setting_t *s, long long min, long long max,
 		    struct config_error *err, unsigned int *out)
 {
@@ -453,9 +463,12 @@ static const char *addr_problem(const char *text)
 	return "port must be a number 1..65535";
 }
 
-/* A group { address = "ip:port"; } (listener or backend): its text, copied, and address. */
-static int parse_address_group(const config_setting_t *g, struct config_error *err, char **text,
-			       struct sm_addr *addr)
+/*
+ * A group { address = "ip:port"; ... } (listener or backend, whose keys are known): its text,
+ * copied, and address.
+ */
+static int parse_address_group(const config_setting_t *g, const char *const *known,
+			       struct config_error *err, char **text, struct sm_addr *addr)
 {
 	const config_setting_t *s;
 	char q[QUOTE_MAX];
@@ -465,7 +478,7 @@ static int parse_address_group(const config_setting_t *g, struct config_error *e
 	if (!config_setting_is_group(g))
 		return err_at(err, g, "expected a group { address = \"ip:port\"; }, got %s",
 			      type_name(g));
-	ret = check_keys(g, address_keys, err);
+	ret = check_keys(g, known, err);
 	if (ret)
 		return ret;
 	s = config_setting_get_member(g, "address");
@@ -498,7 +511,63 @@ static bool addr_equal(const struct sm_addr *a, const struct sm_addr *b)
 	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
 }
 
+/* A non-empty array of prefixes (a route's source, a listener's trusted): *out, *count. */
+static int parse_prefixes(const config_setting_t *list, struct sm_cidr **out, size_t *count,
+			  struct config_error *err)
+{
+	const config_setting_t *s;
+	char q[QUOTE_MAX];
+	const char *str = NULL;
+	int i, n, ret;
+
+	n = get_nonempty_list(list, "an array of prefixes [ \"192.0.2.0/24\", \"2001:db8::/32\" ]",
+			      err);
+	if (n < 0)
+		return n;
+	*out = calloc((size_t)n, sizeof(**out));
+	if (!*out)
+		return err_nomem(err);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(list, (unsigned int)i);
+		ret = get_string(s, err, &str);
+		if (ret)
+			return ret;
+		if (cidr_parse(str, &(*out)[i]))
+			return err_at(err, s,
+				      "invalid prefix \"%s\": expected \"a.b.c.d/0..32\", "
+				      "\"ipv6/0..128\" or a bare address",
+				      quote(str, q, sizeof(q)));
+		(*count)++;
+	}
+	return 0;
+}
+
 /* --- sections -------------------------------------------------------------------------- */
+
+/* A listener's accept_proxy and trusted keys: both or neither. */
+static int parse_accept_proxy(const config_setting_t *g, struct sm_listener *l,
+			      struct config_error *err)
+{
+	const config_setting_t *s, *trusted;
+	int ret;
+
+	s = config_setting_get_member(g, "accept_proxy");
+	if (s) {
+		ret = get_bool(s, err, &l->accept_proxy);
+		if (ret)
+			return ret;
+	}
+	trusted = config_setting_get_member(g, "trusted");
+	if (trusted && !l->accept_proxy)
+		return err_at(err, trusted, "only meaningful with accept_proxy = true");
+	if (!l->accept_proxy)
+		return 0;
+	if (!trusted)
+		return err_at(err, s,
+			      "requires trusted = [ \"prefix\", ... ]: the load balancers allowed "
+			      "to send the PROXY header");
+	return parse_prefixes(trusted, &l->trusted, &l->n_trusted, err);
+}
 
 static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 			   struct config_error *err)
@@ -521,11 +590,14 @@ static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 		struct sm_listener *l = &cfg->listeners[i];
 
 		g = config_setting_get_elem(list, (unsigned int)i);
-		ret = parse_address_group(g, err, &l->text, &l->addr);
+		ret = parse_address_group(g, listen_keys, err, &l->text, &l->addr);
 		if (ret)
 			return ret;
 		cfg->n_listeners++;
 		l->line = setting_line(config_setting_get_member(g, "address"));
+		ret = parse_accept_proxy(g, l, err);
+		if (ret)
+			return ret;
 		for (j = 0; j < i; j++) {
 			if (!addr_equal(&cfg->listeners[j].addr, &l->addr))
 				continue;
@@ -536,6 +608,37 @@ static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 		}
 	}
 	return 0;
+}
+
+/* A backend's proxy_protocol ("v1", "v2") and proxy_protocol_crc (v2 only) keys. */
+static int parse_proxy_protocol(const config_setting_t *g, struct sm_backend *b,
+				struct config_error *err)
+{
+	const config_setting_t *s;
+	char q[QUOTE_MAX];
+	const char *str = NULL;
+	int ret;
+
+	s = config_setting_get_member(g, "proxy_protocol");
+	if (s) {
+		ret = get_string(s, err, &str);
+		if (ret)
+			return ret;
+		if (!strcmp(str, "v1"))
+			b->proxy_protocol = 1;
+		else if (!strcmp(str, "v2"))
+			b->proxy_protocol = 2;
+		else
+			return err_at(err, s, "expected \"v1\" or \"v2\", got \"%s\"",
+				      quote(str, q, sizeof(q)));
+	}
+	s = config_setting_get_member(g, "proxy_protocol_crc");
+	if (!s)
+		return 0;
+	if (b->proxy_protocol != 2)
+		return err_at(err, s, "only a v2 header carries a CRC32C: "
+			      "set proxy_protocol = \"v2\" as well");
+	return get_bool(s, err, &b->proxy_protocol_crc);
 }
 
 static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
@@ -566,7 +669,10 @@ static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
 			return err_nomem(err);
 		cfg->n_backends++;
 		b->line = setting_line(g);
-		ret = parse_address_group(g, err, &b->text, &b->addr);
+		ret = parse_address_group(g, backend_keys, err, &b->text, &b->addr);
+		if (ret)
+			return ret;
+		ret = parse_proxy_protocol(g, b, err);
 		if (ret)
 			return ret;
 	}
@@ -747,36 +853,6 @@ static int parse_alpn(const config_setting_t *list, struct sm_route *r, struct c
 	return 0;
 }
 
-static int parse_source(const config_setting_t *list, struct sm_route *r,
-			struct config_error *err)
-{
-	const config_setting_t *s;
-	char q[QUOTE_MAX];
-	const char *str = NULL;
-	int i, n, ret;
-
-	n = get_nonempty_list(list, "an array of prefixes [ \"192.0.2.0/24\", \"2001:db8::/32\" ]",
-			      err);
-	if (n < 0)
-		return n;
-	r->source = calloc((size_t)n, sizeof(*r->source));
-	if (!r->source)
-		return err_nomem(err);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(list, (unsigned int)i);
-		ret = get_string(s, err, &str);
-		if (ret)
-			return ret;
-		if (cidr_parse(str, &r->source[i]))
-			return err_at(err, s,
-				      "invalid prefix \"%s\": expected \"a.b.c.d/0..32\", "
-				      "\"ipv6/0..128\" or a bare address",
-				      quote(str, q, sizeof(q)));
-		r->n_source++;
-	}
-	return 0;
-}
-
 static int find_backend(const struct sm_config *cfg, const char *name, size_t *idx)
 {
 	size_t i;
@@ -827,7 +903,7 @@ static int parse_route(const config_setting_t *g, struct sm_config *cfg, struct 
 	}
 	s = config_setting_get_member(g, "source");
 	if (s)
-		return parse_source(s, r, err);
+		return parse_prefixes(s, &r->source, &r->n_source, err);
 	return 0;
 }
 
@@ -1045,8 +1121,10 @@ void config_free(struct sm_config *cfg)
 
 	if (!cfg)
 		return;
-	for (i = 0; i < cfg->n_listeners; i++)
+	for (i = 0; i < cfg->n_listeners; i++) {
 		free(cfg->listeners[i].text);
+		free(cfg->listeners[i].trusted);
+	}
 	free(cfg->listeners);
 	for (i = 0; i < cfg->n_backends; i++) {
 		free(cfg->backends[i].name);
@@ -1089,6 +1167,20 @@ static void print_route(const struct sm_config *cfg, size_t i, FILE *f)
 	fprintf(f, " -> %s (line %d)\n", cfg->backends[r->backend].name, r->line);
 }
 
+static void print_listener(const struct sm_listener *l, FILE *f)
+{
+	char buf[ADDR_STRLEN + 4];
+	size_t j;
+
+	fprintf(f, "  %s", addr_format((const struct sockaddr *)&l->addr.ss, buf, sizeof(buf)));
+	if (l->accept_proxy)
+		fprintf(f, " accept_proxy");
+	for (j = 0; j < l->n_trusted; j++)
+		fprintf(f, "%s%s", j ? "," : " trusted=",
+			cidr_format(&l->trusted[j], buf, sizeof(buf)));
+	fprintf(f, " (line %d)\n", l->line);
+}
+
 void config_print(const struct sm_config *cfg, FILE *f)
 {
 	const struct sockaddr *sa;
@@ -1096,16 +1188,18 @@ void config_print(const struct sm_config *cfg, FILE *f)
 	size_t i;
 
 	fprintf(f, "listeners:\n");
-	for (i = 0; i < cfg->n_listeners; i++) {
-		sa = (const struct sockaddr *)&cfg->listeners[i].addr.ss;
-		fprintf(f, "  %s (line %d)\n", addr_format(sa, a, sizeof(a)),
-			cfg->listeners[i].line);
-	}
+	for (i = 0; i < cfg->n_listeners; i++)
+		print_listener(&cfg->listeners[i], f);
 	fprintf(f, "backends:\n");
 	for (i = 0; i < cfg->n_backends; i++) {
-		sa = (const struct sockaddr *)&cfg->backends[i].addr.ss;
-		fprintf(f, "  %s %s (line %d)\n", cfg->backends[i].name,
-			addr_format(sa, a, sizeof(a)), cfg->backends[i].line);
+		const struct sm_backend *b = &cfg->backends[i];
+
+		sa = (const struct sockaddr *)&b->addr.ss;
+		fprintf(f, "  %s %s", b->name, addr_format(sa, a, sizeof(a)));
+		if (b->proxy_protocol)
+			fprintf(f, " proxy_protocol=v%u%s", b->proxy_protocol,
+				b->proxy_protocol_crc ? " proxy_protocol_crc" : "");
+		fprintf(f, " (line %d)\n", b->line);
 	}
 	fprintf(f, "routes:\n");
 	for (i = 0; i < cfg->n_routes; i++)
@@ -1116,4 +1210,16 @@ void config_print(const struct sm_config *cfg, FILE *f)
 	else
 		fprintf(f, "workers: auto, ");
 	fprintf(f, "max_connections: %u\n", cfg->max_connections);
+}
+
+bool config_listener_trusts(const struct sm_listener *l, const struct sockaddr *sa)
+{
+	size_t i;
+
+	if (!l->accept_proxy)
+		return true;
+	for (i = 0; i < l->n_trusted; i++)
+		if (cidr_match(&l->trusted[i], sa))
+			return true;
+	return false;
 }

@@ -4,9 +4,10 @@
  *
  * The file is libconfig syntax (see README.md and docs/config.md):
  *
- *	listen = ( { address = "0.0.0.0:443"; }, { address = "[::]:443"; } );
+ *	listen = ( { address = "0.0.0.0:443"; }, { address = "[::]:443"; },
+ *		   { address = "10.0.0.5:443"; accept_proxy = true; trusted = [ "10.0.0.1" ]; } );
  *	timeouts = { handshake_ms = 5000; connect_ms = 3000; };
- *	backends = { web = { address = "[::1]:8443"; }; };
+ *	backends = { web = { address = "[::1]:8443"; proxy_protocol = "v2"; }; };
  *	routes = ( { sni = [ "example.org" ]; alpn = [ "xmpp-client" ]; backend = "web"; } );
  *
  * config_parse() turns text into a struct sm_config or one error naming file, line and key.
@@ -31,6 +32,9 @@ struct sm_listener {
 	char *text;		/* the address as written */
 	struct sm_addr addr;
 	int line;
+	bool accept_proxy;	/* every connection starts with a PROXY v1 or v2 header */
+	struct sm_cidr *trusted;	/* peers allowed to send it; required with accept_proxy */
+	size_t n_trusted;
 };
 
 struct sm_backend {
@@ -38,6 +42,8 @@ struct sm_backend {
 	char *text;
 	struct sm_addr addr;
 	int line;
+	unsigned int proxy_protocol;	/* PROXY header version sent first: 1, 2, or 0 (none) */
+	bool proxy_protocol_crc;	/* v2 only: with a CRC32C TLV */
 };
 
 /* One entry of an sni list: "example.org" (exact) or "*.example.org" (any name under it). */
@@ -94,5 +100,11 @@ void config_free(struct sm_config *cfg);
 
 /* Print listeners, backends and routes in order, one per line, as `sockmux check` does. */
 void config_print(const struct sm_config *cfg, FILE *f);
+
+/*
+ * Whether a peer at sa may connect to listener l: always, unless l has accept_proxy, whose
+ * peers must lie in one of its trusted prefixes (an IPv4 prefix holds IPv4-mapped peers too).
+ */
+bool config_listener_trusts(const struct sm_listener *l, const struct sockaddr *sa);
 
 #endif

@@ -104,7 +104,9 @@ struct conn {
 	const char *detail;		/* static text or strerror() for the log line */
 	int err;			/* errno behind the end, 0 if none */
 	uint32_t consumed[2];		/* bytes user space read off socket [side] before the
-					 * hand-off (a PROXY header): never seen by an engine */
+					 * hand-off (a PROXY header, and the bytes queued behind
+					 * it, which it wrote on itself, counted in bytes[]):
+					 * never seen by an engine */
 	uint64_t bytes[2];		/* client->backend, backend->client */
 	uint32_t spills;		/* sockmap: times a direction spilled to user space */
 	uint64_t kernel_bytes;		/* sockmap: bytes redirected inside the kernel */

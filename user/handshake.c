@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * handshake.c - a connection's first steps: hello, route, connect, hand-off (handshake.h).
+ * handshake.c - a connection's first steps: PROXY header (accept_proxy listeners), hello,
+ * route, connect, PROXY header to the backend, hand-off (handshake.h).
  *
  * The ClientHello is read with MSG_PEEK into the worker's buffer and parsed again from byte 0
- * whenever more arrives, so no per-connection buffer exists and no byte is taken off the
- * socket: after the hand-off, the engine carries the hello on like any other byte, in order.
+ * whenever more arrives, so no per-connection buffer exists and no byte of it is taken off
+ * the socket: after the hand-off, the engine carries the hello on like any other byte, in
+ * order. A PROXY header in front of it (accept_proxy listeners) is peeked and parsed the same
+ * way, the hello parsed behind it; both stay queued until the hand-off, where the header is
+ * read off with whatever is queued behind it (see send_first_bytes()).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -22,9 +29,131 @@
 #include "escape.h"
 #include "handshake.h"
 #include "log.h"
+#include "proxy_proto.h"
 #include "router.h"
 #include "tls_hello.h"
 #include "worker.h"
+
+/* Room for the header sent: v2, IPv6, ALPN and SNI of up to 255 bytes, id, CRC32C. */
+#define PP_SEND_MAX (PP2_HDR_LEN + 36 + 4 * 3 + 255 + TLS_SNI_MAX + 20 + 4)
+/* Reads of the worker's peek buffer that may drain what is queued behind a received header. */
+#define PP_DRAIN_ROUNDS 4
+
+/* The PROXY header c's backend wants into buf, *len bytes (0: none); 0 or -errno. */
+static int encode_proxy_header(struct worker *w, struct conn *c, uint8_t *buf, size_t size,
+			       size_t *len)
+{
+	const struct sm_backend *b = &w->d->cfg.backends[c->backend];
+	const struct sockaddr *src = (const struct sockaddr *)&c->client.ss;
+	struct sm_addr dst = c->dst;
+	struct pp2_tlvs tlvs = { 0 };
+	char id[24];
+
+	*len = 0;
+	if (!b->proxy_protocol)
+		return 0;
+	if (!dst.len) {
+		dst.len = sizeof(dst.ss);
+		if (getsockname(c->fd[0], (struct sockaddr *)&dst.ss, &dst.len) < 0)
+			return -errno;
+	}
+	if (b->proxy_protocol == 1)
+		return pp1_encode(src, (const struct sockaddr *)&dst.ss, buf, size, len);
+	/* the SNI, as tls_hello.c keeps it, holds only [a-z0-9._-]: escaping left it as is */
+	tlvs.authority = c->sni;
+	tlvs.authority_len = c->sni ? strlen(c->sni) : 0;
+	tlvs.alpn = c->pp_alpn;
+	tlvs.alpn_len = c->pp_alpn_len;
+	snprintf(id, sizeof(id), "%" PRIu64, c->id);
+	tlvs.unique_id = id;
+	tlvs.unique_id_len = strlen(id);
+	tlvs.crc32c = b->proxy_protocol_crc;
+	return pp2_encode(src, (const struct sockaddr *)&dst.ss, &tlvs, buf, size, len);
+}
+
+/* One sendmsg() of the iov on the fresh backend socket, which must take it whole. */
+static int send_whole(int fd, struct iovec *iov, int n)
+{
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+	size_t total = 0;
+	ssize_t sent;
+	int i;
+
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (!total)
+		return 0;
+	sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (sent < 0)
+		return -errno;
+	return (size_t)sent == total ? 0 : -EMSGSIZE;
+}
+
+/*
+ * What the backend gets before the engine carries the rest: the PROXY header it wants, then,
+ * on an accept_proxy listener, the client's bytes queued behind the header received. That
+ * header cannot be read off alone: it often shares a segment with the hello, and the kernel's
+ * sockmap path (tcp_read_skb()) hands a partly read segment to the verdict program whole,
+ * header included (measured on 6.18: the backend got the header twice). So the header and
+ * everything queued behind it are read off together, and those bytes written on here, the
+ * first read in one sendmsg() with the header sent; what arrives later comes in new
+ * segments, which the engine carries, in order. A fresh socket's send buffer takes it whole
+ * (a hello is at most TLS_HELLO_MAX_RAW bytes); a short write is an internal error.
+ * 0, or -errno with c->detail set.
+ */
+static int send_first_bytes(struct worker *w, struct conn *c)
+{
+	size_t hdr_len, skip = c->pp_in_len, taken = 0, cut;
+	uint8_t hdr[PP_SEND_MAX];
+	struct iovec iov[2];
+	ssize_t n;
+	int err, round;
+
+	err = encode_proxy_header(w, c, hdr, sizeof(hdr), &hdr_len);
+	if (err) {
+		c->detail = "PROXY header: cannot encode";
+		return err;
+	}
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = hdr_len;
+	iov[1].iov_len = 0;
+	for (round = 0; c->pp_in_len && round < PP_DRAIN_ROUNDS; round++) {
+		n = recv(c->fd[0], w->peek, sizeof(w->peek), MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			c->detail = "reading the PROXY header off failed";
+			return -errno;
+		}
+		if (n <= 0)
+			break;
+		taken += (size_t)n;
+		cut = skip < (size_t)n ? skip : (size_t)n;
+		skip -= cut;
+		iov[1].iov_base = w->peek + cut;
+		iov[1].iov_len = (size_t)n - cut;
+		err = send_whole(c->fd[1], iov, 2);
+		if (err) {
+			c->detail = "writing the first bytes to the backend failed";
+			return err;
+		}
+		c->bytes[0] += iov[1].iov_len;
+		iov[0].iov_len = 0;
+		if ((size_t)n < sizeof(w->peek))
+			break;
+	}
+	c->consumed[0] = (uint32_t)taken;
+	if (skip) {
+		c->detail = "PROXY header no longer queued";
+		return -EIO;
+	}
+	if (c->pp_in_len && round == PP_DRAIN_ROUNDS) {
+		c->detail = "too many bytes queued behind the PROXY header";
+		return -EMSGSIZE;
+	}
+	err = send_whole(c->fd[1], iov, 1);
+	if (err)
+		c->detail = "PROXY header: short write";
+	return err;
+}
 
 static void handoff(struct worker *w, struct conn *c)
 {
@@ -32,6 +161,12 @@ static void handoff(struct worker *w, struct conn *c)
 	int err;
 
 	list_del(&c->link);
+	err = send_first_bytes(w, c);
+	if (err) {
+		c->err = -err;
+		worker_conn_end(w, c, END_INTERNAL);
+		return;
+	}
 	c->state = CONN_SPLICED;
 	err = ops->start(w, c);
 	if (err) {
@@ -112,6 +247,31 @@ static char *escaped_dup(const uint8_t *s, size_t len)
 	return strdup(escape_bytes(s, len, buf, sizeof(buf)));
 }
 
+/*
+ * The protocol a v2 header names: the route's ALPN entry that matched, else the client's
+ * first offered one that is not GREASE; copied into c->pp_alpn. 0 or -ENOMEM.
+ */
+static int keep_pp_alpn(struct conn *c, const struct tls_hello *h, const struct route_result *res)
+{
+	const uint8_t *name = (const uint8_t *)res->alpn, *p;
+	size_t pos = 0, len = res->alpn_len, plen;
+
+	while (!name && h && tls_hello_alpn_next(h, &pos, &p, &plen)) {
+		if (!tls_alpn_is_grease(p, plen)) {
+			name = p;
+			len = plen;
+		}
+	}
+	if (!name || !len)
+		return 0;
+	c->pp_alpn = malloc(len);
+	if (!c->pp_alpn)
+		return -ENOMEM;
+	memcpy(c->pp_alpn, name, len);
+	c->pp_alpn_len = len;
+	return 0;
+}
+
 /* Routes c with what the hello said (h NULL: not TLS); connects the backend or ends c. */
 static void route_conn(struct worker *w, struct conn *c, const struct tls_hello *h)
 {
@@ -120,6 +280,7 @@ static void route_conn(struct worker *w, struct conn *c, const struct tls_hello 
 		.is_tls = h != NULL,
 		.src = (const struct sockaddr *)&c->client.ss,
 	};
+	struct route_result res;
 	char alpn[512];
 	long r;
 
@@ -132,14 +293,79 @@ static void route_conn(struct worker *w, struct conn *c, const struct tls_hello 
 		in.alpn_len = h->alpn_len;
 		c->alpn = strdup(escape_alpn_list(h->alpn, h->alpn_len, alpn, sizeof(alpn)));
 	}
-	r = router_match(cfg, &in, NULL);
+	r = router_match(cfg, &in, &res);
 	if (r < 0) {
 		worker_conn_end(w, c, h ? END_NO_ROUTE : END_NOT_TLS);
 		return;
 	}
 	c->route = r;
 	c->backend = cfg->routes[r].backend;
+	if (cfg->backends[c->backend].proxy_protocol == 2 && keep_pp_alpn(c, h, &res)) {
+		c->err = ENOMEM;
+		c->detail = strerror(ENOMEM);
+		worker_conn_end(w, c, END_INTERNAL);
+		return;
+	}
 	connect_backend(w, c);
+}
+
+/*
+ * Peeks at the client's first bytes (up to w->peek) into w->peek: their count, or 0 when
+ * none is queued yet, or -1 when c was ended (the client left).
+ */
+static ssize_t peek_client(struct worker *w, struct conn *c)
+{
+	ssize_t n;
+
+	n = recv(c->fd[0], w->peek, sizeof(w->peek), MSG_PEEK);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		c->err = errno;
+		c->detail = strerror(errno);
+		worker_conn_end(w, c, END_CLIENT_CLOSED);
+		return -1;
+	}
+	if (n == 0) {
+		c->detail = "closed before sending anything";
+		worker_conn_end(w, c, END_CLIENT_CLOSED);
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * accept_proxy listener: parses the PROXY header at the start of the n bytes peeked (the
+ * peer was found trusted at accept). From then on the header's source is the client: in
+ * routing, in the header sent on and in the log line. Returns 0 once parsed
+ * (c->pp_in_len set), -EAGAIN while incomplete, -EPROTO when c was ended.
+ */
+static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32_t events)
+{
+	struct pp_header ph;
+
+	switch (pp_parse(w->peek, n, &ph)) {
+	case PP_OK:
+		break;
+	case PP_BAD:
+		c->detail = ph.error;
+		worker_conn_end(w, c, END_BAD_PROXY);
+		return -EPROTO;
+	case PP_NEED_MORE:
+		if (events & (EPOLLRDHUP | EPOLLHUP)) {
+			c->detail = "PROXY header cut short by EOF";
+			worker_conn_end(w, c, END_BAD_PROXY);
+			return -EPROTO;
+		}
+		return -EAGAIN;
+	}
+	c->pp_in_len = (uint32_t)ph.len;
+	if (ph.has_addr) {
+		c->via = c->client;
+		c->client = ph.src;
+		c->dst = ph.dst;
+	}
+	return 0;
 }
 
 void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
@@ -153,21 +379,21 @@ void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
 		worker_conn_end(w, c, END_CLIENT_CLOSED);
 		return;
 	}
-	n = recv(c->fd[0], w->peek, sizeof(w->peek), MSG_PEEK);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		c->err = errno;
-		c->detail = strerror(errno);
-		worker_conn_end(w, c, END_CLIENT_CLOSED);
+	n = peek_client(w, c);
+	if (n <= 0)
+		return;
+	if (w->d->cfg.listeners[c->listener].accept_proxy && !c->pp_in_len &&
+	    parse_proxy_header(w, c, (size_t)n, events))
+		return;
+	/* the hello starts after the PROXY header, if any, still queued in front of it */
+	if ((size_t)n == c->pp_in_len) {
+		if (events & (EPOLLRDHUP | EPOLLHUP)) {
+			c->detail = "closed after the PROXY header";
+			worker_conn_end(w, c, END_CLIENT_CLOSED);
+		}
 		return;
 	}
-	if (n == 0) {
-		c->detail = "closed before sending anything";
-		worker_conn_end(w, c, END_CLIENT_CLOSED);
-		return;
-	}
-	st = tls_hello_parse(w->peek, n, &h);
+	st = tls_hello_parse(w->peek + c->pp_in_len, (size_t)n - c->pp_in_len, &h);
 	switch (st) {
 	case TLS_HELLO_OK:
 		c->is_tls = true;

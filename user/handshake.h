@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * handshake.h - from a connection's first bytes to a connected backend: peek the ClientHello
- * (nothing is consumed, so the kernel or the engine carries every byte on), route it, connect
- * the backend, hand both sockets to the engine.
+ * (nothing is consumed, so the kernel or the engine carries every byte on; on an accept_proxy
+ * listener, the PROXY header in front of it is peeked too), route it, connect the backend,
+ * write it the PROXY header it wants, hand both sockets to the engine.
  */
 #ifndef SOCKMUX_HANDSHAKE_H
 #define SOCKMUX_HANDSHAKE_H

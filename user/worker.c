@@ -112,6 +112,7 @@ static void free_graveyard(struct worker *w)
 		list_del(&c->link);
 		free(c->sni);
 		free(c->alpn);
+		free(c->pp_alpn);
 		free(c);
 	}
 }
@@ -142,6 +143,11 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	w->n_conns++;
 	if (w->n_conns > w->max_conns) {
 		worker_conn_end(w, c, END_LIMIT);
+		return;
+	}
+	if (!config_listener_trusts(&cfg->listeners[ls->index], (const struct sockaddr *)ss)) {
+		c->detail = "peer not in the listener's trusted prefixes";
+		worker_conn_end(w, c, END_UNTRUSTED);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -323,6 +323,69 @@ static void test_valid_edges(void)
 	}
 }
 
+/* PROXY protocol keys: what they set, how check prints them, whom a listener trusts. */
+static void test_proxy(void)
+{
+	static const char want[] =
+		"listeners:\n"
+		"  0.0.0.0:443 (line 3)\n"
+		"  [::]:8443 accept_proxy trusted=192.0.2.0/24,2001:db8::/32,127.0.0.1/32"
+		" (line 4)\n"
+		"backends:\n"
+		"  prosody 127.0.0.1:5223 proxy_protocol=v2 proxy_protocol_crc (line 8)\n"
+		"  web [::1]:8443 proxy_protocol=v1 (line 9)\n"
+		"  plain 127.0.0.1:8080 proxy_protocol=v2 (line 10)\n"
+		"  other 127.0.0.1:8081 (line 11)\n";
+	struct sm_addr a;
+	struct config_error err;
+	struct sm_config cfg;
+	const struct sm_listener *l;
+	size_t len = 0;
+	char *out = NULL;
+	FILE *f;
+
+	if (!ASSERT_OK(config_load(CONFIG_FIXTURE("proxy.cfg"), &cfg, &err), "load proxy.cfg")) {
+		tap_diag("  %d: %s", err.line, err.msg);
+		return;
+	}
+	l = &cfg.listeners[0];
+	ASSERT_TRUE(!l->accept_proxy && !l->n_trusted && !l->trusted,
+		    "proxy: listener 0 takes no header");
+	l = &cfg.listeners[1];
+	ASSERT_TRUE(l->accept_proxy, "proxy: listener 1 accept_proxy");
+	ASSERT_EQ(l->n_trusted, 3, "proxy: listener 1 trusts 3 prefixes");
+	ASSERT_EQ(cfg.backends[0].proxy_protocol, 2, "proxy: prosody v2");
+	ASSERT_TRUE(cfg.backends[0].proxy_protocol_crc, "proxy: prosody with CRC32C");
+	ASSERT_EQ(cfg.backends[1].proxy_protocol, 1, "proxy: web v1");
+	ASSERT_FALSE(cfg.backends[1].proxy_protocol_crc, "proxy: web without CRC32C");
+	ASSERT_TRUE(cfg.backends[2].proxy_protocol == 2 && !cfg.backends[2].proxy_protocol_crc,
+		    "proxy: proxy_protocol_crc = false before proxy_protocol = \"v2\"");
+	ASSERT_EQ(cfg.backends[3].proxy_protocol, 0, "proxy: other sends no header");
+
+	addr_parse("[2001:db8::5]:1", &a);
+	ASSERT_TRUE(config_listener_trusts(l, sa_of(&a)), "trusts 2001:db8::5 (in 2001:db8::/32)");
+	addr_parse("[2001:db9::5]:1", &a);
+	ASSERT_FALSE(config_listener_trusts(l, sa_of(&a)), "does not trust 2001:db9::5");
+	addr_parse("127.0.0.1:1", &a);
+	ASSERT_TRUE(config_listener_trusts(l, sa_of(&a)), "trusts 127.0.0.1 (bare address)");
+	addr_parse("127.0.0.2:1", &a);
+	ASSERT_FALSE(config_listener_trusts(l, sa_of(&a)), "does not trust 127.0.0.2");
+	addr_parse("[::ffff:192.0.2.9]:1", &a);
+	ASSERT_TRUE(config_listener_trusts(l, sa_of(&a)), "trusts IPv4-mapped ::ffff:192.0.2.9");
+	ASSERT_TRUE(config_listener_trusts(&cfg.listeners[0], sa_of(&a)),
+		    "a listener without accept_proxy takes anyone");
+
+	f = open_memstream(&out, &len);
+	if (ASSERT_TRUE(f, "open_memstream")) {
+		config_print(&cfg, f);
+		fclose(f);
+		if (!ASSERT_TRUE(!strncmp(out, want, strlen(want)), "config_print of proxy.cfg"))
+			tap_diag("got:\n%s", out);
+		free(out);
+	}
+	config_free(&cfg);
+}
+
 struct bad_case {
 	const char *name;
 	const char *text;
@@ -541,6 +604,62 @@ static const struct bad_case bad_cases[] = {
 	  4, "workers: integer 99999999999999999999999999 is out of range" },
 	{ "wrapping literal in an array", ROUTE("alpn = [ 4294967298 ];"),
 	  3, "routes.[0].alpn.[0]: integer 4294967298" },
+	/* PROXY protocol */
+	{ "accept_proxy without trusted",
+	  "listen = ( { address = \"0.0.0.0:443\";\n  accept_proxy = true; } );\n" B1 R1,
+	  2, "listen.[0].accept_proxy: requires trusted = [" },
+	{ "trusted without accept_proxy",
+	  "listen = ( { address = \"0.0.0.0:443\";\n  trusted = [ \"10.0.0.1\" ]; } );\n" B1 R1,
+	  2, "listen.[0].trusted: only meaningful with accept_proxy = true" },
+	{ "trusted with accept_proxy = false",
+	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy = false;\n"
+	  "  trusted = [ \"10.0.0.1\" ]; } );\n" B1 R1,
+	  2, "listen.[0].trusted: only meaningful" },
+	{ "accept_proxy is a string",
+	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy = \"yes\"; } );\n" B1 R1,
+	  1, "listen.[0].accept_proxy: expected a boolean (true or false), got a string" },
+	{ "accept_proxy is an integer",
+	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy = 1; } );\n" B1 R1,
+	  1, "listen.[0].accept_proxy: expected a boolean" },
+	{ "trusted empty",
+	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy = true;\n  trusted = [ ]; } );\n"
+	  B1 R1, 2, "listen.[0].trusted: empty list" },
+	{ "trusted is a string",
+	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy = true;\n"
+	  "  trusted = \"10.0.0.1\"; } );\n" B1 R1,
+	  2, "listen.[0].trusted: expected an array of prefixes" },
+	{ "trusted bad prefix",
+	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy = true;\n"
+	  "  trusted = [ \"10.0.0.1\", \"10.0.0.0/33\" ]; } );\n" B1 R1,
+	  2, "listen.[0].trusted.[1]: invalid prefix \"10.0.0.0/33\"" },
+	{ "unknown key in a listener lists the PROXY keys",
+	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy_v2 = true; } );\n" B1 R1,
+	  1, "unknown key \"accept_proxy_v2\" in listen.[0] "
+	  "(known: address, accept_proxy, trusted)" },
+	{ "proxy_protocol v3",
+	  L1 "backends = {\n  web = { address = \"127.0.0.1:1\";\n"
+	  "  proxy_protocol = \"v3\"; };\n};\n" R1,
+	  4, "backends.web.proxy_protocol: expected \"v1\" or \"v2\", got \"v3\"" },
+	{ "proxy_protocol upper case",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; proxy_protocol = \"V2\"; }; };\n" R1,
+	  2, "got \"V2\"" },
+	{ "proxy_protocol is an integer",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; proxy_protocol = 2; }; };\n" R1,
+	  2, "backends.web.proxy_protocol: expected a string, got an integer" },
+	{ "proxy_protocol_crc without proxy_protocol",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n  proxy_protocol_crc = true; }; };\n"
+	  R1, 3, "backends.web.proxy_protocol_crc: only a v2 header carries a CRC32C" },
+	{ "proxy_protocol_crc with v1",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; proxy_protocol = \"v1\";\n"
+	  "  proxy_protocol_crc = false; }; };\n" R1,
+	  3, "backends.web.proxy_protocol_crc: only a v2 header carries a CRC32C" },
+	{ "proxy_protocol_crc is a string",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; proxy_protocol = \"v2\";\n"
+	  "  proxy_protocol_crc = \"yes\"; }; };\n" R1,
+	  3, "backends.web.proxy_protocol_crc: expected a boolean" },
+	{ "unknown key in a backend lists the PROXY keys",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; send_proxy = true; }; };\n" R1,
+	  2, "(known: address, proxy_protocol, proxy_protocol_crc)" },
 };
 
 static void test_errors(void)
@@ -691,6 +810,7 @@ int main(void)
 	test_print();
 	test_defaults();
 	test_wildcard_alpn();
+	test_proxy();
 	test_valid_edges();
 	test_errors();
 	test_error_fixtures();
