@@ -22,26 +22,26 @@ static size_t escape_one(uint8_t c, char out[5])
 
 char *escape_bytes(const uint8_t *src, size_t len, char *dst, size_t size)
 {
-	size_t o = 0, i;
+	size_t o = 0, total = 0, i, room;
 	char tmp[5];
 
 	if (!size)
 		return dst;
+	for (i = 0; i < len; i++)
+		total += escape_one(src[i], tmp);
+	/* when it does not all fit, stop at a whole escape and leave room for "..." */
+	room = total + 1 <= size ? size - 1 : (size > 4 ? size - 4 : size - 1);
 	for (i = 0; i < len; i++) {
 		size_t n = escape_one(src[i], tmp);
 
-		if (o + n + 1 > size) {
-			/* room for "..." and NUL: back off to where it fits */
-			while (o > 0 && o + 4 > size)
-				o--;
-			if (o + 4 <= size) {
-				memcpy(dst + o, "...", 3);
-				o += 3;
-			}
+		if (o + n > room)
 			break;
-		}
 		memcpy(dst + o, tmp, n);
 		o += n;
+	}
+	if (i < len && o + 4 <= size) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
 	}
 	dst[o] = '\0';
 	return dst;
