@@ -16,7 +16,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS    ?= -O2 -g
 SMX_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -Iuser -I$(OUTPUT) \
 	     -DSOCKMUX_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lconfig -lpthread
+LDLIBS    := -lbpf -lelf -lz -lconfig -lmicrohttpd -lsystemd -lpthread
 SMX_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
@@ -112,9 +112,21 @@ bench:
 deps:
 	scripts/install-deps.sh --test
 
+# The binary, the man pages and the systemd units (whose paths follow SBINDIR and SYSCONFDIR).
 PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 install: sockmux
-	install -D -m 0755 sockmux $(DESTDIR)$(PREFIX)/sbin/sockmux
+	install -D -m 0755 sockmux $(DESTDIR)$(SBINDIR)/sockmux
+	install -D -m 0644 man/sockmux.8 $(DESTDIR)$(MANDIR)/man8/sockmux.8
+	install -D -m 0644 man/sockmux.conf.5 $(DESTDIR)$(MANDIR)/man5/sockmux.conf.5
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/sockmux.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/sockmux.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sockmux.service
+	install -m 0644 dist/sockmux.socket $(DESTDIR)$(SYSTEMDUNITDIR)/sockmux.socket
 
 clean:
 	rm -rf $(OUTPUT) sockmux

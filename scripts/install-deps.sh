@@ -8,8 +8,9 @@
 set -eu
 
 build="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libconfig-dev pkg-config
-       libssl-dev openssl iproute2 util-linux procps"
-test="perl curl nginx libnginx-mod-stream haproxy libclang-rt-14-dev chromium xxd psmisc"
+       libmicrohttpd-dev libsystemd-dev libssl-dev openssl iproute2 util-linux procps"
+test="perl curl nginx libnginx-mod-stream haproxy libclang-rt-14-dev chromium xxd psmisc
+      prometheus"
 bench="haproxy nginx libnginx-mod-stream sslh sniproxy iperf3 gnuplot-nox"
 
 want="$build"

@@ -32,7 +32,7 @@
 #define QUOTE_MAX 80
 
 static const char *const top_keys[] = { "listen", "timeouts", "backends", "routes", "workers",
-					"max_connections", NULL };
+					"max_connections", "control", "metrics", "user", NULL };
 static const char *const listen_keys[] = { "address", "accept_proxy", "trusted", NULL };
 static const char *const backend_keys[] = { "address", "proxy_protocol", "proxy_protocol_crc",
 					    NULL };
@@ -730,6 +730,63 @@ static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
 }
 
 /*
+ * control: the path of the Unix control socket, absolute, short enough for sun_path; "" turns
+ * it off. user: who to run as after the set-up (whether it exists is checked at run time).
+ * metrics: the address of the Prometheus endpoint; absent, there is none.
+ */
+static int parse_daemon_keys(const config_setting_t *root, struct sm_config *cfg,
+			     struct config_error *err)
+{
+	const config_setting_t *s;
+	const char *str = CONFIG_DEFAULT_CONTROL;
+	char q[QUOTE_MAX];
+	int ret;
+
+	s = config_setting_get_member(root, "control");
+	if (s) {
+		ret = get_string(s, err, &str);
+		if (ret)
+			return ret;
+		if (*str && *str != '/')
+			return err_at(err, s, "\"%s\" is not an absolute path (\"\" turns the "
+				      "control socket off)", quote(str, q, sizeof(q)));
+		if (strlen(str) >= CONFIG_CONTROL_PATH_MAX)
+			return err_at(err, s, "path longer than %d bytes",
+				      CONFIG_CONTROL_PATH_MAX - 1);
+		cfg->control_explicit = true;
+	}
+	cfg->control = strdup(str);
+	if (!cfg->control)
+		return err_nomem(err);
+	s = config_setting_get_member(root, "user");
+	if (s) {
+		ret = get_string(s, err, &str);
+		if (ret)
+			return ret;
+		if (!*str || strlen(str) > CONFIG_USER_MAX || strpbrk(str, ":/ \t\n"))
+			return err_at(err, s, "\"%s\" is not a user name",
+				      quote(str, q, sizeof(q)));
+		cfg->user = strdup(str);
+		if (!cfg->user)
+			return err_nomem(err);
+		cfg->user_line = setting_line(s);
+	}
+	s = config_setting_get_member(root, "metrics");
+	if (!s)
+		return 0;
+	ret = get_string(s, err, &str);
+	if (ret)
+		return ret;
+	if (addr_parse(str, &cfg->metrics))
+		return err_at(err, s, "invalid address \"%s\": %s", quote(str, q, sizeof(q)),
+			      addr_problem(str));
+	cfg->metrics_text = strdup(str);
+	if (!cfg->metrics_text)
+		return err_nomem(err);
+	return 0;
+}
+
+/*
  * Check a host name of len bytes at name (already lowercased): [a-z0-9._-] only, labels of
  * 1..63 bytes, at most 253 in all. Returns NULL or why not.
  */
@@ -953,7 +1010,10 @@ static int parse_root(const config_setting_t *root, struct sm_config *cfg,
 	ret = parse_routes(root, cfg, err);
 	if (ret)
 		return ret;
-	return parse_limits(root, cfg, err);
+	ret = parse_limits(root, cfg, err);
+	if (ret)
+		return ret;
+	return parse_daemon_keys(root, cfg, err);
 }
 
 /* --- entry points ---------------------------------------------------------------------- */
@@ -1144,6 +1204,9 @@ void config_free(struct sm_config *cfg)
 	}
 	free(cfg->routes);
 	free(cfg->path);
+	free(cfg->control);
+	free(cfg->metrics_text);
+	free(cfg->user);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -1210,6 +1273,10 @@ void config_print(const struct sm_config *cfg, FILE *f)
 	else
 		fprintf(f, "workers: auto, ");
 	fprintf(f, "max_connections: %u\n", cfg->max_connections);
+	fprintf(f, "control: %s, metrics: %s\n", *cfg->control ? cfg->control : "off",
+		cfg->metrics_text ? cfg->metrics_text : "off");
+	if (cfg->user)
+		fprintf(f, "user: %s (line %d)\n", cfg->user, cfg->user_line);
 }
 
 bool config_listener_trusts(const struct sm_listener *l, const struct sockaddr *sa)

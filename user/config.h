@@ -27,6 +27,9 @@
 #define CONFIG_DEFAULT_CONNECT_MS 3000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 16384
 #define CONFIG_MAX_WORKERS 64
+#define CONFIG_DEFAULT_CONTROL "/run/sockmux/control.sock"
+#define CONFIG_CONTROL_PATH_MAX 108	/* sizeof(sun_path), NUL included */
+#define CONFIG_USER_MAX 32
 
 struct sm_listener {
 	char *text;		/* the address as written */
@@ -76,6 +79,12 @@ struct sm_config {
 	unsigned int connect_ms;
 	unsigned int workers;		/* 0: one per online CPU */
 	unsigned int max_connections;	/* spliced and pending, whole daemon */
+	char *control;			/* Unix control socket path; "" when off */
+	bool control_explicit;		/* control = set in the file (not the default) */
+	char *metrics_text;		/* Prometheus endpoint as written, NULL when off */
+	char *user;			/* run as this user after the set-up; NULL: stay */
+	int user_line;
+	struct sm_addr metrics;
 };
 
 struct config_error {

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "reload.h"
 #include "worker.h"
 
 static const char *const end_names[END__COUNT] = {
@@ -32,8 +33,9 @@ const char *conn_end_str(enum conn_end end)
 	return end < END__COUNT ? end_names[end] : "?";
 }
 
-void conn_log(const struct conn *c, const struct sm_config *cfg, const char *engine)
+void conn_log(const struct conn *c, const char *engine)
 {
+	const struct sm_config *cfg = &c->gen->cfg;
 	char client[ADDR_STRLEN], route[24], detail[160] = "", spills[48] = "";
 	char via[ADDR_STRLEN + 8] = "";
 	const char *backend = "-";

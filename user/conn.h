@@ -79,6 +79,8 @@ struct conn {
 	struct list_head link;		/* in one of the worker's timing lists, or none */
 	struct list_head all;		/* in the worker's list of live connections */
 	uint64_t id;
+	struct config_gen *gen;		/* the configuration it was accepted under (a
+					 * reference, dropped when it is freed) */
 	int fd[2];			/* [0] client, [1] backend; -1 when closed */
 	enum conn_state state;
 	enum conn_end end;
@@ -108,6 +110,8 @@ struct conn {
 					 * it, which it wrote on itself, counted in bytes[]):
 					 * never seen by an engine */
 	uint64_t bytes[2];		/* client->backend, backend->client */
+	uint64_t bytes_counted[2];	/* of bytes[], what the stats already hold */
+	uint64_t connect_ns;		/* when connect() to the backend started */
 	uint32_t spills;		/* sockmap: times a direction spilled to user space */
 	uint64_t kernel_bytes;		/* sockmap: bytes redirected inside the kernel */
 	const struct engine_ops *engine;
@@ -119,8 +123,7 @@ struct conn {
 
 const char *conn_end_str(enum conn_end end);
 
-/* Writes c's one log line (conn_end must be set); listener and backend names from cfg. */
-struct sm_config;
-void conn_log(const struct conn *c, const struct sm_config *cfg, const char *engine);
+/* Writes c's one log line (conn_end must be set); names from its configuration. */
+void conn_log(const struct conn *c, const char *engine);
 
 #endif

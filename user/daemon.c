@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
  * daemon.c - `sockmux run`: choose the engine, start one worker per CPU, wait for a signal,
- * stop cleanly. Signals are blocked in every thread and taken here with sigwait(), so no
- * handler runs in the middle of a worker.
+ * stop cleanly. Signals are blocked in every thread and taken here through a signalfd, so no
+ * handler runs in the middle of a worker; the same epoll serves the control socket.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/sysinfo.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "engine.h"
+#include "listener.h"
 #include "log.h"
+#include "metrics.h"
+#include "privdrop.h"
+#include "reload.h"
 #include "sockmap.h"
 #include "worker.h"
 
@@ -26,7 +35,7 @@
 static void fit_nofile(struct daemon *d)
 {
 	unsigned int per_conn = d->engine == ENGINE_SPLICE ? 6 : 2;
-	rlim_t want = (rlim_t)d->cfg.max_connections * per_conn + 64;
+	rlim_t want = (rlim_t)d->max_connections * per_conn + 64;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
@@ -37,9 +46,9 @@ static void fit_nofile(struct daemon *d)
 	if (rl.rlim_cur >= want)
 		return;
 	pr_info("open files limited to %llu: max_connections lowered from %u to %llu",
-		(unsigned long long)rl.rlim_cur, d->cfg.max_connections,
+		(unsigned long long)rl.rlim_cur, d->max_connections,
 		(unsigned long long)(rl.rlim_cur - 64) / per_conn);
-	d->cfg.max_connections = (rl.rlim_cur - 64) / per_conn;
+	d->max_connections = (rl.rlim_cur - 64) / per_conn;
 }
 
 static void use_splice(struct daemon *d)
@@ -52,7 +61,7 @@ static int use_sockmap(struct daemon *d, bool backpressure, const char **why)
 {
 	int err;
 
-	err = sockmap_open(&d->sockmap, d->cfg.max_connections, backpressure, why);
+	err = sockmap_open(&d->sockmap, d->max_connections, backpressure, why);
 	if (err)
 		return err;
 	d->engine = backpressure ? ENGINE_SOCKMAP : ENGINE_SOCKMAP_UNBOUNDED;
@@ -108,12 +117,129 @@ static int choose_engine(struct daemon *d, enum engine_kind asked)
 	return 0;
 }
 
+/*
+ * Socket activation: listening sockets systemd passed serve the listeners with their address
+ * (duplicated for each worker); one no listener names is reported and left unused.
+ */
+static int inherit_sockets(struct daemon *d)
+{
+	const struct sm_config *cfg = &d->boot->cfg;
+	unsigned int used = 0;
+	int n;
+
+	n = listener_inherit(&d->inherited);
+	if (n < 0) {
+		pr_err("socket activation: %s", strerror(-n));
+		return n;
+	}
+	d->n_inherited = (unsigned int)n;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < cfg->n_listeners; i++)
+		if (listener_find_inherited(&cfg->listeners[i].addr, d->inherited, n) >= 0)
+			used++;
+	pr_info("socket activation: %d socket(s) from systemd, %u for configured listeners", n,
+		used);
+	if (used < d->n_inherited)
+		pr_warn("socket activation: %u socket(s) from systemd match no listen entry of %s "
+			"and stay unused", d->n_inherited - used, cfg->path);
+	return 0;
+}
+
+/*
+ * user = NAME: after binding and loading, before any thread starts (capabilities are per
+ * thread).
+ */
+static int drop_privileges(struct daemon *d)
+{
+	const struct sm_config *cfg = &d->boot->cfg;
+	const char *why = "";
+	int err;
+
+	if (!cfg->user)
+		return 0;
+	err = privdrop(cfg->user, &why);
+	if (err) {
+		pr_err("user \"%s\" (%s:%d): %s (%s)", cfg->user, cfg->path, cfg->user_line, why,
+		       strerror(-err));
+		return err;
+	}
+	pr_info("running as user %s (uid %u), keeping only CAP_NET_BIND_SERVICE", cfg->user,
+		(unsigned int)getuid());
+	return 0;
+}
+
+enum main_ev {
+	MAIN_SIGNAL,
+	MAIN_CONTROL,
+	MAIN_TICK,
+};
+
+static int watch_fd(int epfd, int fd, enum main_ev what)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = what };
+
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* The main thread's loop: signals and control requests, until SIGINT or SIGTERM. 0 or -errno. */
+static int main_loop(struct daemon *d, const sigset_t *set)
+{
+	struct signalfd_siginfo si;
+	struct epoll_event ev;
+	char msg[512];
+	int epfd, sfd, err, n;
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return -errno;
+	sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		err = -errno;
+		goto out_epoll;
+	}
+	err = watch_fd(epfd, sfd, MAIN_SIGNAL);
+	if (!err)
+		err = watch_fd(epfd, d->control->fd, MAIN_CONTROL);
+	if (!err)
+		err = watch_fd(epfd, d->control->timerfd, MAIN_TICK);
+	while (!err) {
+		n = epoll_wait(epfd, &ev, 1, -1);
+		if (n <= 0)
+			continue;
+		if (ev.data.u32 == MAIN_CONTROL) {
+			control_serve(d, d->control);
+			continue;
+		}
+		if (ev.data.u32 == MAIN_TICK) {
+			control_tick(d, d->control);
+			continue;
+		}
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			pr_info("SIGHUP: reloading the configuration");
+			daemon_reload(d, msg, sizeof(msg));
+			continue;
+		}
+		pr_info("%s: stopping", strsignal((int)si.ssi_signo));
+		break;
+	}
+	close(sfd);
+out_epoll:
+	close(epfd);
+	return err;
+}
+
 int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 {
 	struct daemon *d;
+	const struct sm_config *boot;
 	sigset_t set;
 	unsigned int i, started = 0;
-	int err, sig, status = 1;
+	int err, status = 1;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -121,9 +247,19 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 		config_free(cfg);
 		return 1;
 	}
-	d->cfg = *cfg;
-	memset(cfg, 0, sizeof(*cfg));
-	d->n_workers = d->cfg.workers ? d->cfg.workers : (unsigned int)get_nprocs();
+	pthread_mutex_init(&d->names.lock, NULL);
+	pthread_mutex_init(&d->live_lock, NULL);
+	d->boot = config_gen_new(d, cfg);
+	if (!d->boot) {
+		pr_err("out of memory");
+		goto out_free;
+	}
+	d->live = config_gen_get(d->boot);
+	atomic_store(&d->live_gen, d->boot->gen);
+	boot = &d->boot->cfg;
+	d->start_ns = now_ns();
+	d->max_connections = boot->max_connections;
+	d->n_workers = boot->workers ? boot->workers : (unsigned int)get_nprocs();
 	if (!d->n_workers)
 		d->n_workers = 1;
 
@@ -135,7 +271,7 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 	signal(SIGPIPE, SIG_IGN);
 
 	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
-		SOCKMUX_VERSION, d->cfg.n_listeners, d->cfg.n_backends, d->cfg.n_routes,
+		SOCKMUX_VERSION, boot->n_listeners, boot->n_backends, boot->n_routes,
 		d->n_workers);
 	err = choose_engine(d, engine);
 	if (err)
@@ -143,6 +279,9 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 	if (d->sockmap)
 		sockmap_log_ids(d->sockmap);
 	fit_nofile(d);
+	err = inherit_sockets(d);
+	if (err)
+		goto out_engine;
 
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
 	if (!d->workers)
@@ -152,6 +291,15 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 		if (err)
 			goto out_workers;
 	}
+	err = control_open(d, &d->control);
+	if (err)
+		goto out_workers;
+	err = drop_privileges(d);
+	if (err)
+		goto out_control;
+	err = metrics_start(d, &d->metrics);
+	if (err)
+		goto out_control;
 	for (started = 0; started < d->n_workers; started++) {
 		err = worker_start(&d->workers[started]);
 		if (err) {
@@ -159,36 +307,46 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 			goto out_stop;
 		}
 	}
-	for (i = 0; i < d->cfg.n_listeners; i++)
-		pr_info("listening on %s", d->cfg.listeners[i].text);
+	for (i = 0; i < boot->n_listeners; i++)
+		pr_info("listening on %s%s", boot->listeners[i].text,
+			listener_find_inherited(&boot->listeners[i].addr, d->inherited,
+						d->n_inherited) >= 0 ?
+				" (socket from systemd)" : "");
+	sd_notifyf(0, "READY=1\nSTATUS=serving %zu listener(s), %zu route(s), engine %s",
+		   boot->n_listeners, boot->n_routes, d->ops->name);
 
-	for (;;) {
-		if (sigwait(&set, &sig))
-			continue;
-		if (sig == SIGHUP) {
-			pr_warn("SIGHUP: configuration reload is not implemented yet; ignored");
-			continue;
-		}
-		pr_info("%s: stopping", strsignal(sig));
-		break;
-	}
-	status = 0;
+	err = main_loop(d, &set);
+	if (err)
+		pr_err("main loop: %s", strerror(-err));
+	else
+		status = 0;
 
 out_stop:
+	sd_notify(0, "STOPPING=1");
 	atomic_store(&d->stopping, true);
 	for (i = 0; i < started; i++)
 		worker_stop(&d->workers[i]);
 	for (i = 0; i < started; i++)
 		worker_join(&d->workers[i]);
+	metrics_stop(d->metrics);
+out_control:
+	control_close(d->control);
 	i = d->n_workers;
 out_workers:
 	while (i-- > 0)
 		worker_fini(&d->workers[i]);
 	free(d->workers);
 out_engine:
+	for (i = 0; i < d->n_inherited; i++)
+		close(d->inherited[i]);
+	free(d->inherited);
 	sockmap_close(d->sockmap);
 out_free:
-	config_free(&d->cfg);
+	config_gen_put(d->live);
+	config_gen_put(d->boot);
+	stats_names_fini(&d->names);
+	pthread_mutex_destroy(&d->live_lock);
+	pthread_mutex_destroy(&d->names.lock);
 	free(d);
 	if (!status)
 		pr_info("stopped");

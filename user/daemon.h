@@ -8,15 +8,29 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <pthread.h>
 
 #include "config.h"
 #include "engine.h"
+#include "stats.h"
 
+struct config_gen;
+struct control;
+struct metrics;
 struct worker;
 struct sockmap_engine;
 
 struct daemon {
-	struct sm_config cfg;
+	struct config_gen *boot;		/* the configuration started with: its
+						 * workers, control, metrics, path stay */
+	struct config_gen *live;		/* the newest, for new connections */
+	pthread_mutex_t live_lock;		/* guards live against a reload */
+	atomic_uint live_gen;			/* live->gen, read without the lock */
+	atomic_uint reloads_failed;
+	unsigned int max_connections;		/* fitted to the descriptor limit */
+	struct stats_names names;		/* stats ids of everything configured */
 	enum engine_kind engine;
 	const struct engine_ops *ops;
 	struct sockmap_engine *sockmap;		/* NULL unless engine == ENGINE_SOCKMAP */
@@ -24,9 +38,17 @@ struct daemon {
 	unsigned int n_workers;
 	atomic_uint_fast64_t next_conn_id;
 	atomic_bool stopping;
+	uint64_t start_ns;			/* CLOCK_MONOTONIC, for the uptime */
+	struct control *control;		/* the control socket, NULL when off */
+	struct metrics *metrics;		/* the Prometheus endpoint, NULL when off */
+	int *inherited;				/* listening sockets from systemd */
+	unsigned int n_inherited;
 };
 
-/* Runs the daemon on cfg (taken over) until SIGINT/SIGTERM; returns main()'s exit status. */
+/*
+ * Runs the daemon on cfg (taken over) until SIGINT/SIGTERM, re-reading the file on SIGHUP;
+ * returns main()'s exit status.
+ */
 int daemon_run(struct sm_config *cfg, enum engine_kind engine);
 
 #endif

@@ -30,6 +30,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "proxy_proto.h"
+#include "reload.h"
 #include "router.h"
 #include "tls_hello.h"
 #include "worker.h"
@@ -43,7 +44,7 @@
 static int encode_proxy_header(struct worker *w, struct conn *c, uint8_t *buf, size_t size,
 			       size_t *len)
 {
-	const struct sm_backend *b = &w->d->cfg.backends[c->backend];
+	const struct sm_backend *b = &c->gen->cfg.backends[c->backend];
 	const struct sockaddr *src = (const struct sockaddr *)&c->client.ss;
 	struct sm_addr dst = c->dst;
 	struct pp2_tlvs tlvs = { 0 };
@@ -161,6 +162,7 @@ static void handoff(struct worker *w, struct conn *c)
 	int err;
 
 	list_del(&c->link);
+	stats_conn_connected(w, c, now_ns());
 	err = send_first_bytes(w, c);
 	if (err) {
 		c->err = -err;
@@ -168,6 +170,7 @@ static void handoff(struct worker *w, struct conn *c)
 		return;
 	}
 	c->state = CONN_SPLICED;
+	stats_conn_bytes(w, c);
 	err = ops->start(w, c);
 	if (err) {
 		c->err = -err;
@@ -187,7 +190,7 @@ static void connect_failed(struct worker *w, struct conn *c, int err)
 
 static void connect_backend(struct worker *w, struct conn *c)
 {
-	const struct sm_config *cfg = &w->d->cfg;
+	const struct sm_config *cfg = &c->gen->cfg;
 	const struct sm_backend *b = &cfg->backends[c->backend];
 	int fd, one = 1, err;
 
@@ -202,6 +205,7 @@ static void connect_backend(struct worker *w, struct conn *c)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	list_del(&c->link);
 	c->state = CONN_CONNECTING;
+	c->connect_ns = now_ns();
 	if (connect(fd, (const struct sockaddr *)&b->addr.ss, b->addr.len) == 0) {
 		err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET, EPOLL_CTL_ADD);
 		if (err) {
@@ -221,7 +225,7 @@ static void connect_backend(struct worker *w, struct conn *c)
 		return;
 	}
 	c->deadline_ns = now_ns() + cfg->connect_ms * 1000000ull;
-	list_add_tail(&c->link, &w->connecting);
+	worker_add_deadline(&w->connecting, c);
 }
 
 void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events)
@@ -275,7 +279,7 @@ static int keep_pp_alpn(struct conn *c, const struct tls_hello *h, const struct 
 /* Routes c with what the hello said (h NULL: not TLS); connects the backend or ends c. */
 static void route_conn(struct worker *w, struct conn *c, const struct tls_hello *h)
 {
-	const struct sm_config *cfg = &w->d->cfg;
+	const struct sm_config *cfg = &c->gen->cfg;
 	struct route_input in = {
 		.is_tls = h != NULL,
 		.src = (const struct sockaddr *)&c->client.ss,
@@ -300,6 +304,7 @@ static void route_conn(struct worker *w, struct conn *c, const struct tls_hello 
 	}
 	c->route = r;
 	c->backend = cfg->routes[r].backend;
+	stats_conn_routed(w, c, now_ns());
 	if (cfg->backends[c->backend].proxy_protocol == 2 && keep_pp_alpn(c, h, &res)) {
 		c->err = ENOMEM;
 		c->detail = strerror(ENOMEM);
@@ -382,7 +387,7 @@ void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
 	n = peek_client(w, c);
 	if (n <= 0)
 		return;
-	if (w->d->cfg.listeners[c->listener].accept_proxy && !c->pp_in_len &&
+	if (c->gen->cfg.listeners[c->listener].accept_proxy && !c->pp_in_len &&
 	    parse_proxy_header(w, c, (size_t)n, events))
 		return;
 	/* the hello starts after the PROXY header, if any, still queued in front of it */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * main.c - the sockmux command line: run, check, route, version. Only main() exits.
+ * main.c - the sockmux command line: run, check, route, stats, top, version. Only main()
+ * exits.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "cmd_stats.h"
 #include "config.h"
 #include "daemon.h"
 #include "engine.h"
@@ -27,6 +29,9 @@ static const char usage_main[] =
 	"  check -c FILE                                validate a config file and print it\n"
 	"  route -c FILE [--sni NAME] [--alpn P1,P2] [--src ADDR] [--not-tls]\n"
 	"                                               show the route a connection would get\n"
+	"  stats [--json] [--watch] [--control PATH]    the running daemon's figures\n"
+	"  top [--control PATH]                         live view, busiest routes first\n"
+	"  reload [--control PATH]                      re-read the configuration (as SIGHUP)\n"
 	"  version                                      print the version\n"
 	"\n"
 	"`sockmux COMMAND --help` describes each command.\n";
@@ -34,7 +39,8 @@ static const char usage_main[] =
 static const char usage_run[] =
 	"usage: sockmux run -c FILE [--engine auto|sockmap|splice] [-v|--verbose]\n"
 	"\n"
-	"Runs sockmux in the foreground, logging to stderr, until SIGINT or SIGTERM.\n"
+	"Runs sockmux in the foreground, logging to stderr, until SIGINT or SIGTERM; SIGHUP\n"
+	"re-reads the configuration file.\n"
 	"  -c, --config FILE   configuration file (libconfig syntax; see docs/config.md)\n"
 	"  -e, --engine NAME   how bytes move after routing:\n"
 	"                        auto     the best engine this machine can run (default)\n"
@@ -314,6 +320,10 @@ int main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (!strcmp(cmd, "route"))
 		return cmd_route(argc, argv);
+	if (!strcmp(cmd, "reload"))
+		return cmd_reload(argc, argv);
+	if (!strcmp(cmd, "stats") || !strcmp(cmd, "top"))
+		return cmd_stats(argc, argv, !strcmp(cmd, "top"));
 	fprintf(stderr, "sockmux: unknown command \"%s\"\n\n%s", cmd, usage_main);
 	return 1;
 }

@@ -247,6 +247,7 @@ static int sockmap_start(struct worker *w, struct conn *c)
 		if (err)
 			goto out_unmap;
 	}
+	stats_slot_own(w, s->slot, c);
 	return 0;
 
 out_unmap:
@@ -455,6 +456,8 @@ static void sockmap_release(struct worker *w, struct conn *c)
 	if (s->slot == UINT32_MAX)
 		return;
 	unmap_conn(e, s);
+	/* the slot's bytes leave the live figures and enter the totals at once */
+	stats_slot_lock(w);
 	for (int dir = 0; dir < 2; dir++) {
 		struct sm_dir_state *ds = &e->counters[s->slot].dir[dir];
 
@@ -464,6 +467,9 @@ static void sockmap_release(struct worker *w, struct conn *c)
 		free(s->spill[dir].rest);
 		s->spill[dir].rest = NULL;
 	}
+	stats_conn_bytes(w, c);
+	stats_slot_free(w, s->slot);
+	stats_slot_unlock(w);
 	w->free_slots[w->n_free_slots++] = s->slot;
 	s->slot = UINT32_MAX;
 }

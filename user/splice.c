@@ -85,6 +85,7 @@ static void pump(struct worker *w, struct conn *c)
 			return;
 		}
 	}
+	stats_conn_bytes(w, c);
 	if (s->shut[0] && s->shut[1])
 		worker_conn_end(w, c, END_CLOSED);
 }

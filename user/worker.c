@@ -4,8 +4,9 @@
  * drives each connection through handshake.c and then its engine, enforces the handshake
  * and connect deadlines, and writes each connection's log line when it ends.
  *
- * Deadlines: connections in HELLO and in CONNECTING sit in one list each, in the order they
- * entered that state; every one in a list has the same timeout, so the head expires first.
+ * Deadlines: connections in HELLO and in CONNECTING sit in one list each, in deadline order;
+ * every one in a list has the same timeout (until a reload changes it), so a connection is
+ * added at the tail and the head expires first.
  * A connection ended during an epoll batch is closed at once but freed only after the batch,
  * since later events of the same batch may still name it.
  */
@@ -27,6 +28,7 @@
 #include "handshake.h"
 #include "listener.h"
 #include "log.h"
+#include "reload.h"
 #include "worker.h"
 
 #define EV_TAG_MASK 3ull
@@ -58,6 +60,16 @@ int worker_watch(struct worker *w, struct conn *c, int side, uint32_t events, in
 	return 0;
 }
 
+void worker_add_deadline(struct list_head *list, struct conn *c)
+{
+	struct list_head *pos = list->prev;
+
+	/* from the tail: O(1) unless a reload shortened the timeout */
+	while (pos != list && list_entry(pos, struct conn, link)->deadline_ns > c->deadline_ns)
+		pos = pos->prev;
+	list_add_tail(&c->link, pos->next);
+}
+
 void worker_poll_at(struct worker *w, struct conn *c, uint64_t when_ns)
 {
 	list_del(&c->link);
@@ -76,7 +88,8 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 	list_del(&c->all);
 	if (c->engine)
 		c->engine->release(w, c);
-	conn_log(c, &w->d->cfg, w->d->ops->name);
+	stats_conn_ended(w, c);
+	conn_log(c, w->d->ops->name);
 	for (int i = 0; i < 2; i++) {
 		if (c->fd[i] >= 0)
 			close(c->fd[i]);
@@ -113,6 +126,7 @@ static void free_graveyard(struct worker *w)
 		free(c->sni);
 		free(c->alpn);
 		free(c->pp_alpn);
+		config_gen_put(c->gen);
 		free(c);
 	}
 }
@@ -120,7 +134,7 @@ static void free_graveyard(struct worker *w)
 static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 		       const struct sockaddr_storage *ss, socklen_t len)
 {
-	const struct sm_config *cfg = &w->d->cfg;
+	const struct sm_config *cfg = &w->gen->cfg;
 	struct conn *c;
 	int one = 1, err;
 
@@ -131,6 +145,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 		return;
 	}
 	list_init(&c->link);
+	c->gen = config_gen_get(w->gen);
 	c->id = atomic_fetch_add(&w->d->next_conn_id, 1) + 1;
 	c->fd[0] = fd;
 	c->fd[1] = -1;
@@ -141,6 +156,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	addr_from_sockaddr((const struct sockaddr *)ss, len, &c->client);
 	list_add_tail(&c->all, &w->all);
 	w->n_conns++;
+	stats_conn_accepted(w, c);
 	if (w->n_conns > w->max_conns) {
 		worker_conn_end(w, c, END_LIMIT);
 		return;
@@ -153,7 +169,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->state = CONN_HELLO;
 	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
-	list_add_tail(&c->link, &w->hello);
+	worker_add_deadline(&w->hello, c);
 	/* Registering reports input already queued: the hello is read from that event. */
 	err = worker_watch(w, c, 0, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD);
 	if (err) {
@@ -177,7 +193,7 @@ static void accept_batch(struct worker *w, struct listen_sock *ls)
 			if (errno == ECONNABORTED || errno == EPROTO)
 				continue;
 			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: let the backlog wait for a close */
-			pr_warn("accept on %s: %s", w->d->cfg.listeners[ls->index].text,
+			pr_warn("accept on %s: %s", w->gen->cfg.listeners[ls->index].text,
 				strerror(errno));
 			return;
 		}
@@ -306,6 +322,8 @@ static void *worker_main(void *arg)
 		}
 		run_timers(w, now_ns());
 		free_graveyard(w);
+		/* between batches: no pending event names a listening socket it may close */
+		worker_adopt_config(w);
 	}
 	end_all(w);
 	return NULL;
@@ -313,13 +331,14 @@ static void *worker_main(void *arg)
 
 int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 {
-	const struct sm_config *cfg = &d->cfg;
+	const struct sm_config *cfg = &d->live->cfg;
 	struct epoll_event ev;
 	unsigned int i;
 	int err;
 
 	memset(w, 0, sizeof(*w));
 	w->d = d;
+	w->gen = config_gen_get(d->live);
 	w->id = id;
 	w->wakefd = -1;
 	list_init(&w->hello);
@@ -327,7 +346,7 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	list_init(&w->polled);
 	list_init(&w->all);
 	list_init(&w->graveyard);
-	w->max_conns = cfg->max_connections / d->n_workers;
+	w->max_conns = d->max_connections / d->n_workers;
 	if (!w->max_conns)
 		w->max_conns = 1;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -352,11 +371,14 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	w->scratch = malloc(WORKER_SCRATCH);
 	if (!w->scratch)
 		goto out_errno;
+	err = stats_worker_init(w);
+	if (err)
+		goto out_fini;
 	w->ls = calloc(cfg->n_listeners, sizeof(*w->ls));
 	if (!w->ls)
 		goto out_errno;
 	for (i = 0; i < cfg->n_listeners; i++) {
-		err = listener_open(&cfg->listeners[i].addr);
+		err = listener_get(&cfg->listeners[i].addr, d->inherited, d->n_inherited);
 		if (err < 0) {
 			pr_err("cannot listen on %s (%s:%d): %s", cfg->listeners[i].text, cfg->path,
 			       cfg->listeners[i].line, strerror(-err));
@@ -386,6 +408,11 @@ int worker_start(struct worker *w)
 
 void worker_stop(struct worker *w)
 {
+	worker_wake(w);
+}
+
+void worker_wake(struct worker *w)
+{
 	uint64_t one = 1;
 
 	if (write(w->wakefd, &one, sizeof(one)) < 0)
@@ -408,6 +435,9 @@ void worker_fini(struct worker *w)
 	w->free_slots = NULL;
 	free(w->scratch);
 	w->scratch = NULL;
+	stats_worker_fini(w);
+	config_gen_put(w->gen);
+	w->gen = NULL;
 	if (w->wakefd >= 0)
 		close(w->wakefd);
 	if (w->epfd >= 0)

@@ -11,6 +11,7 @@
 
 #include "conn.h"
 #include "list.h"
+#include "stats.h"
 #include "tls_hello.h"
 
 struct daemon;
@@ -30,8 +31,11 @@ struct listen_sock {
 	unsigned int index;	/* into the config's listeners */
 };
 
+struct config_gen;
+
 struct worker {
 	struct daemon *d;
+	struct config_gen *gen;		/* new connections get this configuration */
 	unsigned int id;
 	pthread_t thread;
 	int epfd;
@@ -51,11 +55,14 @@ struct worker {
 	uint32_t n_free_slots;
 	uint8_t peek[TLS_HELLO_MAX_RAW];	/* MSG_PEEK buffer for every hello on this thread */
 	uint8_t *scratch;		/* WORKER_SCRATCH bytes: engines carrying bytes in user space */
+	struct worker_stats stats;
 };
 
 int worker_init(struct worker *w, struct daemon *d, unsigned int id);
 int worker_start(struct worker *w);
 void worker_stop(struct worker *w);
+/* Wakes the worker, which then looks for a new configuration (or the stop flag). */
+void worker_wake(struct worker *w);
 void worker_join(struct worker *w);
 void worker_fini(struct worker *w);
 
@@ -68,6 +75,11 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end);
  * a reset. err is the error seen (-errno), or 0 to read it from side's SO_ERROR.
  */
 void worker_conn_reset(struct worker *w, struct conn *c, int side, int err);
+/*
+ * Put c into a deadline list (hello, connecting) in c->deadline_ns order. Usually at the tail;
+ * after a reload changed a timeout, connections under the old and new one mix.
+ */
+void worker_add_deadline(struct list_head *list, struct conn *c);
 /* Put c on the polled list (engine asks to be polled at c->next_poll_ns). */
 void worker_poll_at(struct worker *w, struct conn *c, uint64_t when_ns);
 

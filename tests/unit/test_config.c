@@ -25,6 +25,9 @@
 #define L1 "listen = ( { address = \"0.0.0.0:443\"; } );\n"
 #define B1 "backends = { web = { address = \"127.0.0.1:8443\"; }; };\n"
 #define R1 "routes = ( { backend = \"web\"; } );\n"
+#define LONG27 "aaaaaaaaaaaaaaaaaaaaaaaaaa/"
+/* 108 characters: with the leading '/', one past what sun_path holds */
+#define LONG108 LONG27 LONG27 LONG27 LONG27
 #define ROUTE(body) L1 B1 "routes = ( { " body " backend = \"web\"; } );\n"
 
 static const struct sockaddr *sa_of(const struct sm_addr *a)
@@ -141,7 +144,8 @@ static void test_print(void)
 		"  #3 source=192.0.2.0/24,2001:db8::/32 -> web (line 10)\n"
 		"  #4 (default) -> web (line 11)\n"
 		"timeouts: handshake_ms=5000 connect_ms=3000\n"
-		"workers: 2, max_connections: 16384\n";
+		"workers: 2, max_connections: 16384\n"
+		"control: /run/sockmux/control.sock, metrics: off\n";
 	struct config_error err;
 	struct sm_config cfg;
 	size_t len = 0;
@@ -657,10 +661,55 @@ static const struct bad_case bad_cases[] = {
 	  L1 "backends = { web = { address = \"127.0.0.1:1\"; proxy_protocol = \"v2\";\n"
 	  "  proxy_protocol_crc = \"yes\"; }; };\n" R1,
 	  3, "backends.web.proxy_protocol_crc: expected a boolean" },
+	/* daemon keys */
+	{ "control relative", L1 B1 R1 "control = \"run/c.sock\";\n",
+	  4, "control: \"run/c.sock\" is not an absolute path" },
+	{ "control too long", L1 B1 R1 "control = \"/" LONG108 "\";\n",
+	  4, "control: path longer than 107 bytes" },
+	{ "control is an integer", L1 B1 R1 "control = 1;\n",
+	  4, "control: expected a string, got an integer" },
+	{ "metrics without port", L1 B1 R1 "\nmetrics = \"127.0.0.1\";\n",
+	  5, "metrics: invalid address \"127.0.0.1\": missing \":port\"" },
+	{ "user empty", L1 B1 R1 "user = \"\";\n", 4, "user: \"\" is not a user name" },
+	{ "user with a colon", L1 B1 R1 "user = \"a:b\";\n", 4, "user: \"a:b\" is not a user name" },
+	{ "user is an integer", L1 B1 R1 "user = 65534;\n", 4, "user: expected a string" },
+	{ "metrics host name", L1 B1 R1 "metrics = \"localhost:9106\";\n",
+	  4, "metrics: invalid address \"localhost:9106\"" },
 	{ "unknown key in a backend lists the PROXY keys",
 	  L1 "backends = { web = { address = \"127.0.0.1:1\"; send_proxy = true; }; };\n" R1,
 	  2, "(known: address, proxy_protocol, proxy_protocol_crc)" },
 };
+
+static void test_daemon_keys(void)
+{
+	struct config_error err;
+	struct sm_config cfg;
+
+	if (ASSERT_OK(config_parse(L1 B1 R1, "t", &cfg, &err), "daemon keys: defaults")) {
+		ASSERT_STREQ(cfg.control, CONFIG_DEFAULT_CONTROL, "default control socket");
+		ASSERT_FALSE(cfg.control_explicit, "default control is not explicit");
+		ASSERT_TRUE(!cfg.metrics_text, "no metrics by default");
+		ASSERT_TRUE(!cfg.user, "no user by default");
+		config_free(&cfg);
+	}
+	if (ASSERT_OK(config_parse(L1 B1 R1 "control = \"/tmp/x.sock\";\n"
+				   "metrics = \"[::1]:9106\";\nuser = \"sockmux\";\n", "t", &cfg,
+				   &err),
+		      "daemon keys: set")) {
+		ASSERT_STREQ(cfg.control, "/tmp/x.sock", "control path");
+		ASSERT_TRUE(cfg.control_explicit, "control explicit");
+		ASSERT_STREQ(cfg.metrics_text, "[::1]:9106", "metrics text");
+		ASSERT_EQ(cfg.metrics.ss.ss_family, AF_INET6, "metrics address is IPv6");
+		ASSERT_STREQ(cfg.user, "sockmux", "user");
+		ASSERT_EQ(cfg.user_line, 6, "user line");
+		config_free(&cfg);
+	}
+	if (ASSERT_OK(config_parse(L1 B1 R1 "control = \"\";\n", "t", &cfg, &err),
+		      "daemon keys: control off")) {
+		ASSERT_STREQ(cfg.control, "", "control off");
+		config_free(&cfg);
+	}
+}
 
 static void test_errors(void)
 {
@@ -812,6 +861,7 @@ int main(void)
 	test_wildcard_alpn();
 	test_proxy();
 	test_valid_edges();
+	test_daemon_keys();
 	test_errors();
 	test_error_fixtures();
 	test_load_errors();

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+/*
+ * metrics.c - the Prometheus endpoint (see metrics.h): libmicrohttpd for HTTP, and the
+ * exposition text. Names follow Prometheus conventions: counters end in _total, durations
+ * are histograms in seconds, bytes carry a direction label ("in": client -> backend).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+#include "reload.h"
+
+#define METRICS_MAX_CONNECTIONS 16
+#define METRICS_TIMEOUT_S 10
+
+struct metrics {
+	struct MHD_Daemon *mhd;
+};
+
+/* A label value: backslash, double quote and newline escaped, as the format requires. */
+static void label(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void route_labels(FILE *f, const struct stats_snapshot *s, size_t i)
+{
+	fprintf(f, "{route=\"%zu\",backend=", i + 1);
+	label(f, s->name[STATS_ROUTE][i].name);
+}
+
+static void listener_labels(FILE *f, const struct stats_snapshot *s, size_t i)
+{
+	fputs("{listener=", f);
+	label(f, s->name[STATS_LISTENER][i].name);
+}
+
+static void histogram(FILE *f, const char *name, const char *help,
+		      const struct stats_hist_sum *h)
+{
+	uint64_t cum = 0;
+
+	family(f, name, "histogram", help);
+	for (int i = 0; i < STATS_HIST_BUCKETS; i++) {
+		cum += h->bucket[i];
+		fprintf(f, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
+			(double)stats_hist_bounds_us[i] / 1e6, cum);
+	}
+	cum += h->bucket[STATS_HIST_BUCKETS];
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+	fprintf(f, "%s_sum %.6f\n%s_count %" PRIu64 "\n", name, (double)h->sum_us / 1e6, name,
+		h->count);
+}
+
+void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
+{
+	static const char *const dir_name[2] = { "in", "out" };
+	const struct stats_sum *ls = s->row[STATS_LISTENER], *rs = s->row[STATS_ROUTE];
+	size_t n_listeners = s->n[STATS_LISTENER], n_routes = s->n[STATS_ROUTE];
+	size_t i;
+	int e, dir;
+
+	family(f, "sockmux_info", "gauge", "Version and engine of the running sockmux.");
+	fputs("sockmux_info{version=", f);
+	label(f, SOCKMUX_VERSION);
+	fprintf(f, ",engine=\"%s\"} 1\n", d->ops->name);
+	family(f, "sockmux_uptime_seconds", "gauge", "Seconds since sockmux started.");
+	fprintf(f, "sockmux_uptime_seconds %.3f\n", (double)(s->taken_ns - d->start_ns) / 1e9);
+
+	family(f, "sockmux_listener_connections_total", "counter",
+	       "Connections accepted, per listener.");
+	for (i = 0; i < n_listeners; i++) {
+		fputs("sockmux_listener_connections_total", f);
+		listener_labels(f, s, i);
+		fprintf(f, "} %" PRIu64 "\n", ls[i].conns);
+	}
+	family(f, "sockmux_listener_active_connections", "gauge",
+	       "Connections open now, per listener, in any state.");
+	for (i = 0; i < n_listeners; i++) {
+		fputs("sockmux_listener_active_connections", f);
+		listener_labels(f, s, i);
+		fprintf(f, "} %" PRIu64 "\n", ls[i].active);
+	}
+	family(f, "sockmux_listener_bytes_total", "counter",
+	       "Bytes carried, per listener; direction in: client to backend, out: backend to "
+	       "client.");
+	for (i = 0; i < n_listeners; i++) {
+		for (dir = 0; dir < 2; dir++) {
+			fputs("sockmux_listener_bytes_total", f);
+			listener_labels(f, s, i);
+			fprintf(f, ",direction=\"%s\"} %" PRIu64 "\n", dir_name[dir],
+				ls[i].bytes[dir]);
+		}
+	}
+	family(f, "sockmux_connection_failures_total", "counter",
+	       "Connections that ended in a failure, per listener and reason (the log's end=).");
+	for (i = 0; i < n_listeners; i++) {
+		for (e = 0; e < END__COUNT; e++) {
+			if (!stats_end_is_failure(e))
+				continue;
+			fputs("sockmux_connection_failures_total", f);
+			listener_labels(f, s, i);
+			fprintf(f, ",reason=\"%s\"} %" PRIu64 "\n", conn_end_str(e),
+				ls[i].ends[e]);
+		}
+	}
+
+	family(f, "sockmux_connections_total", "counter",
+	       "Connections routed, per route (numbered from 1 in file order) and backend.");
+	for (i = 0; i < n_routes; i++) {
+		fputs("sockmux_connections_total", f);
+		route_labels(f, s, i);
+		fprintf(f, "} %" PRIu64 "\n", rs[i].conns);
+	}
+	family(f, "sockmux_active_connections", "gauge",
+	       "Routed connections open now, per route and backend.");
+	for (i = 0; i < n_routes; i++) {
+		fputs("sockmux_active_connections", f);
+		route_labels(f, s, i);
+		fprintf(f, "} %" PRIu64 "\n", rs[i].active);
+	}
+	family(f, "sockmux_bytes_total", "counter",
+	       "Bytes carried, per route and backend; direction in: client to backend, out: "
+	       "backend to client.");
+	for (i = 0; i < n_routes; i++) {
+		for (dir = 0; dir < 2; dir++) {
+			fputs("sockmux_bytes_total", f);
+			route_labels(f, s, i);
+			fprintf(f, ",direction=\"%s\"} %" PRIu64 "\n", dir_name[dir],
+				rs[i].bytes[dir]);
+		}
+	}
+	family(f, "sockmux_route_failures_total", "counter",
+	       "Routed connections that ended in a failure, per route, backend and reason.");
+	for (i = 0; i < n_routes; i++) {
+		for (e = 0; e < END__COUNT; e++) {
+			if (!stats_end_is_failure(e))
+				continue;
+			fputs("sockmux_route_failures_total", f);
+			route_labels(f, s, i);
+			fprintf(f, ",reason=\"%s\"} %" PRIu64 "\n", conn_end_str(e),
+				rs[i].ends[e]);
+		}
+	}
+	histogram(f, "sockmux_handshake_duration_seconds",
+		  "From accept to the routing decision (ClientHello read and matched).",
+		  &s->handshake);
+	histogram(f, "sockmux_backend_connect_duration_seconds",
+		  "From connect() to the backend connected.", &s->connect);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, char *body,
+			     size_t len, const char *type)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int status,
+				  const char *text)
+{
+	char *body = strdup(text);
+
+	return body ? reply(conn, status, body, strlen(body), "text/plain") : MHD_NO;
+}
+
+static enum MHD_Result handle(void *arg, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **req_ctx)
+{
+	struct daemon *d = arg;
+	struct stats_snapshot s;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /metrics only\n");
+	if (strcmp(url, "/metrics"))
+		return reply_text(conn, MHD_HTTP_NOT_FOUND, "sockmux: see /metrics\n");
+	if (stats_snapshot(d, &s))
+		return MHD_NO;
+	f = open_memstream(&body, &len);
+	if (!f) {
+		stats_snapshot_free(&s);
+		return MHD_NO;
+	}
+	metrics_write(d, &s, f);
+	stats_snapshot_free(&s);
+	if (fclose(f)) {
+		free(body);
+		return MHD_NO;
+	}
+	return reply(conn, MHD_HTTP_OK, body, len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+static uint16_t port_of(const struct sm_addr *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+}
+
+int metrics_start(struct daemon *d, struct metrics **out)
+{
+	const struct sm_config *cfg = &d->boot->cfg;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	struct metrics *m;
+
+	*out = NULL;
+	if (!cfg->metrics_text)
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	if (cfg->metrics.ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	m->mhd = MHD_start_daemon(flags, port_of(&cfg->metrics), NULL, NULL, handle, d,
+				  MHD_OPTION_SOCK_ADDR, &cfg->metrics.ss,
+				  MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned int)METRICS_MAX_CONNECTIONS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_TIMEOUT_S,
+				  MHD_OPTION_END);
+	if (!m->mhd) {
+		pr_err("metrics: cannot serve on %s (%s:metrics)", cfg->metrics_text, cfg->path);
+		free(m);
+		return -EADDRNOTAVAIL;
+	}
+	pr_info("metrics: Prometheus text format at http://%s/metrics", cfg->metrics_text);
+	*out = m;
+	return 0;
+}
+
+void metrics_stop(struct metrics *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->mhd);
+	free(m);
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h - connection and byte counters per listener, route and backend.
+ *
+ * Each worker owns its counters and is their only writer (relaxed atomic loads and stores: no
+ * lock and no locked instruction on the data path); the control thread and the metrics server
+ * sum every worker's counters on demand (stats_snapshot). Bytes the sockmap engine moves
+ * inside the kernel are not seen by the worker until the connection ends: for a live
+ * connection they are read from the BPF counters map through the slot table, which the
+ * worker's lock guards together with the move of a slot's final bytes into the totals, so
+ * that a snapshot never counts a connection's bytes twice or not at all.
+ *
+ * Rows are numbered by stats ids, which outlive configuration reloads: a listener keeps its
+ * id as long as its address stays, a backend as long as its name, a route is its position.
+ * The daemon's registry (struct stats_names) gives each id its name; a reload adds ids,
+ * never removes one, so totals never go back.
+ */
+#ifndef SOCKMUX_STATS_H
+#define SOCKMUX_STATS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conn.h"
+
+struct daemon;
+struct worker;
+
+/* Upper bounds of the latency histograms' buckets, in microseconds; +Inf follows. */
+#define STATS_HIST_BUCKETS 13
+extern const uint64_t stats_hist_bounds_us[STATS_HIST_BUCKETS];
+
+enum stats_kind {
+	STATS_LISTENER,
+	STATS_ROUTE,
+	STATS_BACKEND,
+	STATS__KINDS,
+};
+
+/* One listener's, route's or backend's counters in one worker. */
+struct stats_row {
+	_Atomic uint64_t conns;		/* accepted (listener) or routed (route, backend) */
+	_Atomic uint64_t active;	/* of those, not ended yet */
+	_Atomic uint64_t bytes[2];	/* [0] client->backend (in), [1] backend->client (out) */
+	_Atomic uint64_t ends[END__COUNT];
+};
+
+struct stats_hist {
+	_Atomic uint64_t bucket[STATS_HIST_BUCKETS + 1];	/* not cumulative; last: +Inf */
+	_Atomic uint64_t count;
+	_Atomic uint64_t sum_us;
+};
+
+/* Which rows a sockmap slot's live bytes belong to; sid[STATS_LISTENER] UINT32_MAX: free. */
+struct stats_slot {
+	uint32_t sid[STATS__KINDS];
+};
+
+/* What a stats id stands for: the latest configuration's view of it. */
+struct stats_name {
+	char *name;		/* listener: canonical address; backend: name; route: its
+				 * backend's name */
+	char *address;		/* backend: its address; else NULL */
+	int line;		/* in the latest configuration that had it */
+	bool present;		/* in the configuration now running */
+};
+
+struct stats_names {
+	pthread_mutex_t lock;	/* the main thread writes at a reload; readers copy */
+	struct stats_name *name[STATS__KINDS];
+	size_t n[STATS__KINDS];
+};
+
+struct worker_stats {
+	struct stats_row *row[STATS__KINDS];
+	size_t n_rows[STATS__KINDS];
+	struct stats_hist handshake;	/* accept -> routing decision */
+	struct stats_hist connect;	/* connect() -> backend connected */
+	pthread_mutex_t lock;		/* slots, the move of a slot's bytes into rows, and
+					 * the growth of row[] at a reload */
+	struct stats_slot *slots;	/* [slot - slot_base], sockmap engine only */
+	bool ready;
+};
+
+struct config_gen;
+
+/* Gives gen's listeners, routes and backends their stats ids (new ones where needed). */
+int stats_names_update(struct stats_names *names, struct config_gen *gen);
+void stats_names_fini(struct stats_names *names);
+
+int stats_worker_init(struct worker *w);
+void stats_worker_fini(struct worker *w);
+/* The worker has rows for every id of its configuration; 0 or -ENOMEM. */
+int stats_worker_fit(struct worker *w);
+
+/* Worker side: each called by the connection's own worker. */
+void stats_conn_accepted(struct worker *w, const struct conn *c);
+void stats_conn_routed(struct worker *w, const struct conn *c, uint64_t now);
+void stats_conn_connected(struct worker *w, const struct conn *c, uint64_t now);
+/* Adds what c->bytes[] gained since the last call to c's rows. */
+void stats_conn_bytes(struct worker *w, struct conn *c);
+void stats_conn_ended(struct worker *w, struct conn *c);
+/* sockmap: slot now carries c's bytes; or no longer, its bytes already in c->bytes[]. */
+void stats_slot_own(struct worker *w, uint32_t slot, const struct conn *c);
+void stats_slot_lock(struct worker *w);
+void stats_slot_free(struct worker *w, uint32_t slot);
+void stats_slot_unlock(struct worker *w);
+
+/* Summed over every worker. */
+struct stats_sum {
+	uint64_t conns, active, bytes[2], ends[END__COUNT];
+};
+
+struct stats_hist_sum {
+	uint64_t bucket[STATS_HIST_BUCKETS + 1];
+	uint64_t count, sum_us;
+};
+
+struct stats_snapshot {
+	uint64_t taken_ns;		/* CLOCK_MONOTONIC */
+	size_t n[STATS__KINDS];
+	struct stats_sum total;		/* over every listener */
+	struct stats_sum *row[STATS__KINDS];
+	struct stats_name *name[STATS__KINDS];	/* copies */
+	struct stats_hist_sum handshake, connect;
+};
+
+/* 0 or -ENOMEM; free with stats_snapshot_free(). */
+int stats_snapshot(struct daemon *d, struct stats_snapshot *s);
+void stats_snapshot_free(struct stats_snapshot *s);
+
+/* Whether an end reason is a failure (counted in failures by reason). */
+bool stats_end_is_failure(enum conn_end end);
+
+/*
+ * The JSON document of `sockmux stats --json` (docs/stats.md): cur, with rates per second
+ * taken between prev and last (two earlier snapshots; rates 0 when prev is empty).
+ */
+void stats_write_json(struct daemon *d, const struct stats_snapshot *cur,
+		      const struct stats_snapshot *prev, const struct stats_snapshot *last,
+		      FILE *f);
+/* s as a JSON string, quotes included; control characters and non-ASCII escaped. */
+void stats_json_str(FILE *f, const char *s);
+/*
+ * The same as aligned text for people; by_throughput: each table sorted by current
+ * throughput, busiest first (`sockmux top`).
+ */
+void stats_write_text(struct daemon *d, const struct stats_snapshot *cur,
+		      const struct stats_snapshot *prev, const struct stats_snapshot *last,
+		      bool by_throughput, FILE *f);
+
+#endif
