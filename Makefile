@@ -39,7 +39,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 .PHONY: all clean test unit fuzz asan demo vmlinux deps install bench check-tools
 .DELETE_ON_ERROR:
 # keep generated skeletons and BPF objects (make would delete them as intermediates)
-.SECONDARY:
+.SECONDARY: $(SKELS) $(SKELS:.skel.h=.bpf.o)
 
 all: sockmux
 
