@@ -71,8 +71,10 @@ static int use_sockmap(struct daemon *d, bool backpressure, const char **why)
 
 /*
  * Picks and opens the engine; the first log lines say which one runs and why. 0 or -errno.
- * auto prefers the sockmap engine, which the benchmark (docs/bench/results.md) measured
- * ahead of splice, and falls back to splice where BPF cannot load.
+ * auto runs splice: the sockmap engine is bounded and measured on a par with it or ahead
+ * (docs/bench/results.md), but a rare fault was seen under back-pressure (one 64 KiB skb
+ * delivered twice, twice in some hundreds of large transfers), and a relay must not alter
+ * a stream. Until that is found, the sockmap engine is chosen explicitly.
  */
 static int choose_engine(struct daemon *d, enum engine_kind asked)
 {
@@ -80,6 +82,12 @@ static int choose_engine(struct daemon *d, enum engine_kind asked)
 	int err;
 
 	switch (asked) {
+	case ENGINE_AUTO:
+		use_splice(d);
+		pr_info("engine: splice (auto): splice(2) through a pipe per direction; the sockmap "
+			"engine (--engine sockmap) is not the default yet: a rare duplicated 64 KiB "
+			"segment was seen under back-pressure (see README, Engines)");
+		return 0;
 	case ENGINE_SPLICE:
 		use_splice(d);
 		pr_info("engine: splice (chosen with --engine splice): splice(2) through a pipe "
@@ -87,33 +95,24 @@ static int choose_engine(struct daemon *d, enum engine_kind asked)
 		return 0;
 	case ENGINE_SOCKMAP:
 	case ENGINE_SOCKMAP_UNBOUNDED:
-		err = use_sockmap(d, asked == ENGINE_SOCKMAP, &why);
-		if (err) {
-			pr_err("engine: %s cannot run: %s (%s)", engine_name(asked), why,
-			       strerror(-err));
-			return err;
-		}
-		if (asked == ENGINE_SOCKMAP_UNBOUNDED) {
-			pr_warn("engine: sockmap-unbounded (chosen with --engine): the kernel's own "
-				"sockmap behaviour without back-pressure, for measurements only: a "
-				"client faster than its backend makes the kernel queue without bound");
-		} else {
-			pr_info("engine: sockmap (chosen with --engine sockmap): a BPF sk_skb "
-				"verdict moves the bytes in the kernel, with back-pressure");
-		}
-		return 0;
-	case ENGINE_AUTO:
 		break;
 	}
-	err = use_sockmap(d, true, &why);
-	if (!err) {
-		pr_info("engine: sockmap (auto): a BPF sk_skb verdict moves the bytes in the "
-			"kernel, with back-pressure; measured ahead of splice (docs/bench/results.md)");
+	err = use_sockmap(d, asked == ENGINE_SOCKMAP, &why);
+	if (err) {
+		pr_err("engine: %s cannot run: %s (%s)", engine_name(asked), why, strerror(-err));
+		return err;
+	}
+	if (asked == ENGINE_SOCKMAP_UNBOUNDED) {
+		pr_warn("engine: sockmap-unbounded (chosen with --engine): the kernel's own "
+			"sockmap behaviour without back-pressure, for measurements only: a client "
+			"faster than its backend makes the kernel queue without bound");
 		return 0;
 	}
-	use_splice(d);
-	pr_warn("engine: splice (auto): the sockmap engine cannot run here: %s (%s); splice(2) "
-		"carries the bytes instead", why, strerror(-err));
+	pr_info("engine: sockmap (chosen with --engine sockmap): a BPF sk_skb verdict moves the "
+		"bytes in the kernel, with back-pressure");
+	pr_warn("engine sockmap: known fault under investigation: under back-pressure one 64 KiB "
+		"segment was rarely seen delivered twice; do not rely on it for data that must "
+		"stay intact");
 	return 0;
 }
 
