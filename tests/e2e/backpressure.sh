@@ -34,18 +34,24 @@ start_peer_server 127.0.0.1:9002 choppy --pause-ms 40 --burst-ms 30 || not_ok "c
 
 mem_avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 
+# lowest_mem_kb SECONDS: the lowest MemAvailable sampled every 0.1 s for that long
+lowest_mem_kb() {
+	local low m end=$((SECONDS + $1))
+	low=$(mem_avail_kb)
+	while [ "$SECONDS" -lt "$end" ]; do
+		m=$(mem_avail_kb)
+		[ "$m" -lt "$low" ] && low=$m
+		sleep 0.1
+	done
+	echo "$low"
+}
+
 start_sockmux "$T_DIR/smx.conf" sockmap || not_ok "sockmux starts"
 base=$(mem_avail_kb)
 "$PEER" client --connect 127.0.0.1:8443 --sni bulk.example.org --up "$GIB" --down 1000 \
 	--seed 21 --expect-tag slow >"$T_DIR/c1.out" 2>&1 &
 cpid=$!
-low=$base
-end=$((SECONDS + SLOW_S - 1))
-while [ "$SECONDS" -lt "$end" ]; do
-	m=$(mem_avail_kb)
-	[ "$m" -lt "$low" ] && low=$m
-	sleep 0.1
-done
+low=$(lowest_mem_kb $((SLOW_S - 1)))
 drop_mb=$(((base - low) / 1024))
 diag "MemAvailable: $((base / 1024)) MiB before, lowest $((low / 1024)) MiB while the backend read 4 MB/s"
 check "slow reader: kernel memory stayed within $LIMIT_MB MiB (dropped $drop_mb MiB)" \
@@ -67,13 +73,7 @@ base=$(mem_avail_kb)
 "$PEER" client --connect 127.0.0.1:8443 --sni bulk.example.org --up 536870912 --down 536870912 \
 	--read-rate 4000000 --slow-for "$SLOW_S" --seed 23 --expect-tag slow >"$T_DIR/c3.out" 2>&1 &
 cpid=$!
-low=$base
-end=$((SECONDS + SLOW_S - 1))
-while [ "$SECONDS" -lt "$end" ]; do
-	m=$(mem_avail_kb)
-	[ "$m" -lt "$low" ] && low=$m
-	sleep 0.1
-done
+low=$(lowest_mem_kb $((SLOW_S - 1)))
 drop_mb=$(((base - low) / 1024))
 check "slow reader on both sides: kernel memory stayed within $LIMIT_MB MiB (dropped $drop_mb MiB)" \
 	test "$drop_mb" -le "$LIMIT_MB"
@@ -108,13 +108,7 @@ base=$(mem_avail_kb)
 "$PEER" client --connect 127.0.0.1:8444 --sni bulk.example.org --up 536870912 --down 0 \
 	--seed 24 >"$T_DIR/c4.out" 2>&1 &
 cpid=$!
-low=$base
-end=$((SECONDS + 3))
-while [ "$SECONDS" -lt "$end" ]; do
-	m=$(mem_avail_kb)
-	[ "$m" -lt "$low" ] && low=$m
-	sleep 0.1
-done
+low=$(lowest_mem_kb $((3)))
 drop_mb=$(((base - low) / 1024))
 check "control: without back-pressure the kernel queues what the backend does not read ($drop_mb MiB)" \
 	test "$drop_mb" -ge 200
