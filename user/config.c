@@ -407,6 +407,15 @@ static int get_uint(const config_setting_t *s, long long min, long long max,
 	return 0;
 }
 
+/* get_uint() on group's member name when it is there; absent, *out keeps its default. */
+static int get_opt_uint(const config_setting_t *group, const char *name, long long min,
+			long long max, struct config_error *err, unsigned int *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	return s ? get_uint(s, min, max, err, out) : 0;
+}
+
 /* s must be a list or an array of at least one element; returns its length or -EINVAL. */
 static int get_nonempty_list(const config_setting_t *s, const char *what,
 			     struct config_error *err)
@@ -682,7 +691,7 @@ static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
 static int parse_timeouts(const config_setting_t *root, struct sm_config *cfg,
 			  struct config_error *err)
 {
-	const config_setting_t *group, *s;
+	const config_setting_t *group;
 	int ret;
 
 	cfg->handshake_ms = CONFIG_DEFAULT_HANDSHAKE_MS;
@@ -697,36 +706,24 @@ static int parse_timeouts(const config_setting_t *root, struct sm_config *cfg,
 	ret = check_keys(group, timeout_keys, err);
 	if (ret)
 		return ret;
-	s = config_setting_get_member(group, "handshake_ms");
-	if (s) {
-		ret = get_uint(s, 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->handshake_ms);
-		if (ret)
-			return ret;
-	}
-	s = config_setting_get_member(group, "connect_ms");
-	if (s)
-		return get_uint(s, 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->connect_ms);
-	return 0;
+	ret = get_opt_uint(group, "handshake_ms", 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->handshake_ms);
+	if (ret)
+		return ret;
+	return get_opt_uint(group, "connect_ms", 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->connect_ms);
 }
 
 static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
 			struct config_error *err)
 {
-	const config_setting_t *s;
 	int ret;
 
 	cfg->workers = 0;
 	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
-	s = config_setting_get_member(root, "workers");
-	if (s) {
-		ret = get_uint(s, 0, CONFIG_MAX_WORKERS, err, &cfg->workers);
-		if (ret)
-			return ret;
-	}
-	s = config_setting_get_member(root, "max_connections");
-	if (s)
-		return get_uint(s, 1, CONFIG_MAX_MAX_CONNECTIONS, err, &cfg->max_connections);
-	return 0;
+	ret = get_opt_uint(root, "workers", 0, CONFIG_MAX_WORKERS, err, &cfg->workers);
+	if (ret)
+		return ret;
+	return get_opt_uint(root, "max_connections", 1, CONFIG_MAX_MAX_CONNECTIONS, err,
+			    &cfg->max_connections);
 }
 
 /*
