@@ -3,7 +3,9 @@
  * sockmap.bpf.c - the in-kernel data path: an sk_skb stream verdict program that moves every
  * byte a spliced socket receives to its peer's egress while the peer can take it, and passes
  * it to user space ("spills") while the peer is congested, so a slow reader slows the sender
- * through TCP flow control instead of making the kernel queue without bound.
+ * through TCP flow control instead of making the kernel queue without bound. It follows the
+ * TCP sequence numbers, so bytes the kernel hands it twice (overlapping retransmissions) go
+ * through once.
  *
  * Loaded and driven by user/sockmap.c; maps and the spill protocol are described in
  * include/sockmap_shared.h. Reading the peer's tcp_sock needs CAP_PERFMON (as root: given).
@@ -16,6 +18,12 @@
 
 #define SK_DROP 0
 #define SK_PASS 1
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* bpf_skb_adjust_room() cuts at most 4095 bytes off an sk_skb at a time */
+#define SM_CUT_STEP	4095
+#define SM_CUT_STEPS	64
 
 /* Set by the loader before load; false only for `--engine sockmap-unbounded` (measurement). */
 const volatile bool backpressure = true;
@@ -75,6 +83,53 @@ static __always_inline bool peer_congested(struct bpf_sock *peer, struct sm_dir_
 	return waiting + queued + len > sndbuf;
 }
 
+enum seq_verdict { SEQ_NEW, SEQ_REPEAT, SEQ_BROKEN };
+
+/*
+ * Makes the skb carry only bytes the program has not seen: drops a wholly repeated skb
+ * (SEQ_REPEAT), cuts a repeated head off (SEQ_NEW, *len updated), flags lost bytes or a head
+ * it could not cut (SEQ_BROKEN). The sequence number comes from the skb's TCP control block
+ * (kernel context, CO-RE; CAP_PERFMON, as for peer_congested()).
+ */
+static __always_inline enum seq_verdict check_seq(struct __sk_buff *ctx, struct sm_dir_state *d,
+						  __u32 *len)
+{
+	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)skb->cb;
+	__u32 seq = BPF_CORE_READ(cb, seq), cut, i;
+	__s32 ahead = (__s32)(seq - d->next_seq);
+
+	if (!d->seq_known || ahead == 0) {
+		d->seq_known = 1;
+		d->next_seq = seq + *len;
+		return SEQ_NEW;
+	}
+	if (ahead > 0) {
+		/* bytes between next_seq and seq never came: nothing can make the stream whole */
+		d->broken = 1;
+		d->next_seq = seq + *len;
+		return SEQ_BROKEN;
+	}
+	d->repeated_skbs++;
+	if ((__s32)(seq + *len - d->next_seq) <= 0)
+		return SEQ_REPEAT;
+	cut = (__u32)-ahead;
+	d->next_seq = seq + *len;
+	for (i = 0; i < SM_CUT_STEPS && cut; i++) {
+		__u32 step = cut > SM_CUT_STEP ? SM_CUT_STEP : cut;
+
+		if (bpf_skb_adjust_room(ctx, -(__s32)step, 0, 0))
+			break;
+		cut -= step;
+		*len -= step;
+	}
+	if (cut) {
+		d->broken = 1;
+		return SEQ_BROKEN;
+	}
+	return SEQ_NEW;
+}
+
 SEC("sk_skb/stream_verdict")
 int splice_verdict(struct __sk_buff *skb)
 {
@@ -100,6 +155,17 @@ int splice_verdict(struct __sk_buff *skb)
 	if (!c)
 		return SK_DROP;
 	d = &c->dir[p->dir & 1];
+
+	switch (check_seq(skb, d, &len)) {
+	case SEQ_NEW:
+		break;
+	case SEQ_REPEAT:
+		return SK_DROP;
+	case SEQ_BROKEN:
+		/* passed, so user space wakes up, sees d->broken and resets the connection */
+		d->spilling = 1;
+		goto pass;
+	}
 
 	/* Sticky: while user space still has passed bytes to write, keep passing. */
 	if (d->spilling && *(volatile __u64 *)&d->written != d->passed)

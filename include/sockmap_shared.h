@@ -14,6 +14,12 @@
  * them. Once spilling starts it stays on ("sticky") until user space has written every passed
  * byte and the peer has room again; only then does the program redirect again, so no byte can
  * overtake another.
+ *
+ * Repeated bytes: tcp_read_skb() hands the program whole skbs from the receive queue, and a
+ * segment that overlaps bytes already received (a retransmission coalesced with new data, or
+ * a duplicated packet) is queued whole, its start before rcv_nxt. So the program follows the
+ * TCP sequence numbers and never lets a byte through twice: a wholly repeated skb is dropped,
+ * a partly repeated one has its repeated head cut off before it goes anywhere.
  */
 #ifndef SOCKMUX_SOCKMAP_SHARED_H
 #define SOCKMUX_SOCKMAP_SHARED_H
@@ -42,7 +48,12 @@ struct sm_dir_state {
 	__u64 peer_base;	/* user space, at hand-off: peer's bytes_acked + SIOCOUTQ */
 	__u32 spilling;		/* BPF: set while user space carries this direction */
 	__u32 spills;		/* BPF: how many times spilling started */
-	__u64 pad[2];
+	__u32 next_seq;		/* BPF: TCP sequence number of the next new byte */
+	__u32 seq_known;	/* BPF: next_seq is set (from the first skb) */
+	__u32 repeated_skbs;	/* BPF: skbs that repeated bytes, wholly (dropped) or partly
+				 * (the repeated head cut off) */
+	__u32 broken;		/* BPF: bytes lost or a repeat that could not be cut off:
+				 * user space resets the connection */
 };
 
 struct sm_counters {

@@ -36,7 +36,7 @@ const char *conn_end_str(enum conn_end end)
 void conn_log(const struct conn *c, const char *engine)
 {
 	const struct sm_config *cfg = &c->gen->cfg;
-	char client[ADDR_STRLEN], route[24], detail[160] = "", spills[48] = "";
+	char client[ADDR_STRLEN], route[24], detail[160] = "", spills[96] = "";
 	char via[ADDR_STRLEN + 8] = "";
 	const char *backend = "-";
 	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
@@ -56,8 +56,14 @@ void conn_log(const struct conn *c, const char *engine)
 	if (c->state == CONN_SPLICED && !strcmp(engine, "sockmap")) {
 		uint64_t total = c->bytes[0] + c->bytes[1];
 
-		snprintf(spills, sizeof(spills), " kernel=%u%% spills=%u",
-			 total ? (unsigned int)(c->kernel_bytes * 100 / total) : 100, c->spills);
+		int n = snprintf(spills, sizeof(spills), " kernel=%u%% spills=%u",
+				 total ? (unsigned int)(c->kernel_bytes * 100 / total) : 100,
+				 c->spills);
+
+		/* retransmissions overlapping bytes already carried: shown only when seen */
+		if (c->repeated_skbs)
+			snprintf(spills + n, sizeof(spills) - n, " repeated_skbs=%u",
+				 c->repeated_skbs);
 	}
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);

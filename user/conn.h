@@ -114,6 +114,8 @@ struct conn {
 	uint64_t connect_ns;		/* when connect() to the backend started */
 	uint32_t spills;		/* sockmap: times a direction spilled to user space */
 	uint64_t kernel_bytes;		/* sockmap: bytes redirected inside the kernel */
+	uint32_t repeated_skbs;		/* sockmap: skbs the kernel handed over again, wholly
+					 * or partly (the repeated bytes kept back) */
 	const struct engine_ops *engine;
 	union {
 		struct splice_state splice;

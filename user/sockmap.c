@@ -169,13 +169,16 @@ static int map_put_sock(int map_fd, uint64_t key, int fd)
 	return 0;
 }
 
+/*
+ * Forgets the connection's sockets: closing them takes them out of the sockhashes (the kernel
+ * does it in sock_map_close()), so only our own cookie -> peer entries are deleted here, in
+ * one call. When start() fails half-way the connection is closed right after, too.
+ */
 static void unmap_conn(struct sockmap_engine *e, struct sockmap_state *s)
 {
-	for (int i = 0; i < 2; i++) {
-		bpf_map_delete_elem(e->verdict_fd, &s->cookie[i]);
-		bpf_map_delete_elem(e->redir_fd, &s->cookie[i]);
-		bpf_map_delete_elem(e->peer_fd, &s->cookie[i]);
-	}
+	__u32 count = 2;
+
+	bpf_map_delete_batch(e->peer_fd, s->cookie, &count, NULL);
 }
 
 static struct sm_dir_state *dir_state(struct worker *w, struct conn *c, int dir)
@@ -196,7 +199,8 @@ static int sockmap_start(struct worker *w, struct conn *c)
 {
 	struct sockmap_engine *e = w->d->sockmap;
 	struct sockmap_state *s = &c->eng.sockmap;
-	struct sm_peer peer;
+	struct sm_peer peer[2];
+	__u32 count = 2;
 	int one = 1, err, i;
 
 	if (!w->n_free_slots)
@@ -213,13 +217,13 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	for (i = 0; i < 2; i++) {
 		/* direction i sends to socket !i */
 		e->counters[s->slot].dir[i].peer_base = s->sent_base[!i];
-		peer.peer_cookie = s->cookie[!i];
-		peer.slot = s->slot;
-		peer.dir = i == 0 ? SM_DIR_UP : SM_DIR_DOWN;
-		if (bpf_map_update_elem(e->peer_fd, &s->cookie[i], &peer, BPF_NOEXIST) < 0) {
-			err = -errno;
-			goto out_unmap;
-		}
+		peer[i].peer_cookie = s->cookie[!i];
+		peer[i].slot = s->slot;
+		peer[i].dir = i == 0 ? SM_DIR_UP : SM_DIR_DOWN;
+	}
+	if (bpf_map_update_batch(e->peer_fd, s->cookie, peer, &count, NULL) < 0) {
+		err = -errno;
+		goto out_unmap;
 	}
 	/* Targets first, backend before client; then the sockets the program runs on. */
 	err = map_put_sock(e->redir_fd, s->cookie[1], c->fd[1]);
@@ -338,9 +342,20 @@ static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t 
 static int carry(struct worker *w, struct conn *c, int dir)
 {
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
+	struct sm_dir_state *ds = dir_state(w, c, dir);
 	ssize_t n;
 	int err;
 
+	if (ds->broken) {
+		/* bytes the kernel lost, or a repeat it could not cut: the stream is not whole */
+		c->detail = dir ? "kernel lost bytes from the backend" :
+				  "kernel lost bytes from the client";
+		return -EPROTO;
+	}
+	/* Nothing passed to user space that is not written yet: no system call at all. A spill
+	 * that starts after this load wakes the worker again (EPOLLIN, edge-triggered). */
+	if (!sp->rest && __atomic_load_n(&ds->passed, __ATOMIC_ACQUIRE) == ds->written)
+		return 0;
 	if (sp->rest) {
 		err = carry_write(w, c, dir, sp->rest + sp->rest_off, sp->rest_len - sp->rest_off);
 		if (err)
@@ -464,6 +479,7 @@ static void sockmap_release(struct worker *w, struct conn *c)
 		c->bytes[dir] += ds->redirected + ds->written;
 		c->kernel_bytes += ds->redirected;
 		c->spills += ds->spills;
+		c->repeated_skbs += ds->repeated_skbs;
 		free(s->spill[dir].rest);
 		s->spill[dir].rest = NULL;
 	}

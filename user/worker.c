@@ -107,7 +107,8 @@ void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)
 	if (!err && getsockopt(c->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) == 0)
 		err = -err;
 	c->err = -err;
-	c->detail = side ? "backend reset" : "client reset";
+	if (!c->detail)
+		c->detail = side ? "backend reset" : "client reset";
 	for (int i = 0; i < 2; i++) {
 		if (c->fd[i] >= 0)
 			setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));

@@ -10,10 +10,6 @@
 e2e_init "$@"
 
 GIB=1073741824
-# A rare fault: under back-pressure one 64 KiB segment was seen delivered twice (2 times in
-# some hundreds of large transfers). Integrity checks below run and report as TODO until
-# it is found; the memory bounds stay strict.
-KNOWN="sockmap engine: rare duplicated segment under back-pressure, under investigation"
 SLOW_S=8
 LIMIT_MB=${SMX_BACKPRESSURE_LIMIT_MB:-64}
 
@@ -57,9 +53,9 @@ diag "MemAvailable: $((base / 1024)) MiB before, lowest $((low / 1024)) MiB whil
 check "slow reader: kernel memory stayed within $LIMIT_MB MiB (dropped $drop_mb MiB)" \
 	test "$drop_mb" -le "$LIMIT_MB"
 wait "$cpid"
-check_todo "$KNOWN" "slow reader: 1 GiB arrived intact once the backend sped up" test $? = 0
+check "slow reader: 1 GiB arrived intact once the backend sped up" test $? = 0
 csent=$(grep -oE 'sent_sha256=[0-9a-f]+' "$T_DIR/c1.out" | cut -d= -f2)
-check_todo "$KNOWN" "slow reader: sha256 at the backend equals the client's" \
+check "slow reader: sha256 at the backend equals the client's" \
 	grep -q "recv=$GIB recv_sha256=$csent" "$T_DIR/peer-slow.log"
 sleep 0.2
 line=$(conn_lines | tail -n 1)
@@ -78,7 +74,7 @@ drop_mb=$(((base - low) / 1024))
 check "slow reader on both sides: kernel memory stayed within $LIMIT_MB MiB (dropped $drop_mb MiB)" \
 	test "$drop_mb" -le "$LIMIT_MB"
 wait "$cpid"
-check_todo "$KNOWN" "slow reader on both sides: 512 MiB each way arrived intact" test $? = 0
+check "slow reader on both sides: 512 MiB each way arrived intact" test $? = 0
 diag "$(conn_lines | tail -n 1)"
 
 # both directions at once; the backend reads in 40 ms bursts with 40 ms pauses and sends in
@@ -87,14 +83,14 @@ diag "$(conn_lines | tail -n 1)"
 	--down 300000000 --seed 22 --burst-ms 25 --expect-tag choppy >"$T_DIR/c2.out" 2>&1
 rc=$?
 diag "$(cat "$T_DIR/c2.out")"
-check_todo "$KNOWN" "switching: 300 MB each way arrive intact through many switches" \
+check "switching: 300 MB each way arrive intact through many switches" \
 	test "$rc" = 0
 sleep 0.2
 line=$(conn_lines | tail -n 1)
 diag "$line"
 check "switching: the engine switched to user space and back many times ($(field "$line" spills))" \
 	test "$(field "$line" spills)" -ge 6
-check_todo "$KNOWN" "switching: each byte counted exactly once (down: 300000000 + 11-byte tag)" \
+check "switching: each byte counted exactly once (down: 300000000 + 11-byte tag)" \
 	test "$(field "$line" bytes_down)" = 300000011
 stop_sockmux sockmap
 

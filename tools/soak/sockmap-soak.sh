@@ -52,10 +52,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		grep -q "recv_sha256=$s" "$T_DIR"/peer-*.log ||
 			{ bad=$((bad + 1)); diag "round $r: upload of $f corrupted"; }
 	done
-	diag "round $r: $(conn_lines | tail -n 3 | grep -oE '(kernel|spills|dup_skbs|gap_skbs)=[^ ]*' | tr '\n' ' ')"
+	diag "round $r: $(conn_lines | tail -n 3 | grep -oE '(kernel|spills|repeated_skbs)=[^ ]*' | tr '\n' ' ')"
 done
-faults=$(conn_lines | grep -cE 'dup_skbs=|gap_skbs=')
-diag "connections with kernel faults caught by the program: $faults"
-conn_lines | grep -E 'dup_skbs=|gap_skbs=' | sed 's/^/# /'
+faults=$(conn_lines | grep -cE 'repeated_skbs=|skipped bytes')
+diag "connections where the program caught repeated bytes: $faults"
+conn_lines | grep -E 'repeated_skbs=|skipped bytes' | sed 's/^/# /'
 check "$ROUNDS rounds: every transfer intact ($bad bad)" test "$bad" = 0
 stop_sockmux
