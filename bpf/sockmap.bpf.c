@@ -16,6 +16,7 @@
 
 #include "sockmap_shared.h"
 
+#define TCPHDR_FIN 0x01
 #define SK_DROP 0
 #define SK_PASS 1
 
@@ -59,28 +60,46 @@ struct {
 } counters SEC(".maps");
 
 /*
- * True when the peer cannot take len more bytes now: what waits in its psock (redirected or
- * written towards it, minus what entered its TCP send queue since the hand-off) plus its send
- * queue plus this skb exceeds its send buffer.
+ * Bytes that entered the peer's TCP send queue since the engine began sending to it in this
+ * direction. Its base is taken here, at the direction's first skb, before the engine sent the
+ * peer anything that way: what it holds then (SYN, a PROXY header user space wrote before the
+ * hand-off) is out of the sum, so the count is exact.
  */
-static __always_inline bool peer_congested(struct bpf_sock *peer, struct sm_dir_state *d,
-					   __u32 len)
+static __always_inline __u64 peer_entered(struct tcp_sock *tp, struct sm_dir_state *d)
 {
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(peer);
-	__u64 entered, moved;
-	__s64 waiting;
+	__u64 now = tp->bytes_acked + (__u32)(tp->write_seq - tp->snd_una);
+
+	if (!(d->peer_base & SM_BASE_SET))
+		d->peer_base = now | SM_BASE_SET;	/* one store: user space reads it */
+	return now - (d->peer_base & ~SM_BASE_SET);
+}
+
+/*
+ * True when the peer cannot take len more bytes now: what waits in its psock (redirected or
+ * written towards it, minus what entered its send queue) plus its send queue plus this skb
+ * exceeds its send buffer.
+ */
+static __always_inline bool peer_congested(struct tcp_sock *tp, struct sm_dir_state *d,
+					   __u64 entered, __u32 len)
+{
+	__u64 moved = d->redirected + *(volatile __u64 *)&d->written;
+	__s64 waiting = (__s64)(moved - entered);
 	int queued, sndbuf;
 
-	if (!tp)
-		return true;
-	entered = tp->bytes_acked + (__u32)(tp->write_seq - tp->snd_una) - d->peer_base;
-	moved = d->redirected + *(volatile __u64 *)&d->written;
-	waiting = (__s64)(moved - entered);
 	if (waiting < 0)
 		waiting = 0;
 	queued = tp->inet_conn.icsk_inet.sk.sk_wmem_queued;
 	sndbuf = tp->inet_conn.icsk_inet.sk.sk_sndbuf;
 	return waiting + queued + len > sndbuf;
+}
+
+/* The skb carries the stream's FIN (alone, or with its last bytes). */
+static __always_inline bool skb_has_fin(struct __sk_buff *ctx)
+{
+	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)skb->cb;
+
+	return BPF_CORE_READ(cb, tcp_flags) & TCPHDR_FIN;
 }
 
 enum seq_verdict { SEQ_NEW, SEQ_REPEAT, SEQ_BROKEN };
@@ -136,16 +155,13 @@ int splice_verdict(struct __sk_buff *skb)
 	struct sm_dir_state *d;
 	struct sm_counters *c;
 	struct bpf_sock *peer;
+	struct tcp_sock *tp;
 	struct sm_peer *p;
 	__u32 len = skb->len;
-	__u64 cookie;
+	__u64 cookie, entered;
+	bool fin;
 	bool congested;
 	long ret;
-
-	/* A bare FIN arrives as an empty skb; redirecting it would stop the peer's send worker
-	 * with EPIPE. User space passes FINs on itself (shutdown(2) on the peer). */
-	if (len == 0)
-		return SK_DROP;
 
 	cookie = bpf_get_socket_cookie(skb);
 	p = bpf_map_lookup_elem(&peer_of, &cookie);
@@ -155,11 +171,23 @@ int splice_verdict(struct __sk_buff *skb)
 	if (!c)
 		return SK_DROP;
 	d = &c->dir[p->dir & 1];
+	fin = skb_has_fin(skb);
+
+	/* A bare FIN arrives as an empty skb; redirecting it would stop the peer's send worker
+	 * with EPIPE. User space passes FINs on itself (shutdown(2) on the peer) once d->fin
+	 * says every byte before it went through here. */
+	if (len == 0) {
+		if (fin)
+			d->fin = 1;
+		return SK_DROP;
+	}
 
 	switch (check_seq(skb, d, &len)) {
 	case SEQ_NEW:
 		break;
 	case SEQ_REPEAT:
+		if (fin)
+			d->fin = 1;
 		return SK_DROP;
 	case SEQ_BROKEN:
 		/* passed, so user space wakes up, sees d->broken and resets the connection */
@@ -176,7 +204,15 @@ int splice_verdict(struct __sk_buff *skb)
 		d->dropped += len;
 		return SK_DROP;
 	}
-	congested = backpressure && peer_congested(peer, d, len);
+	tp = bpf_skc_to_tcp_sock(peer);
+	if (!tp) {
+		/* not a TCP socket: cannot happen for what user space inserts */
+		bpf_sk_release(peer);
+		d->broken = 1;
+		goto pass;
+	}
+	entered = peer_entered(tp, d);
+	congested = backpressure && peer_congested(tp, d, entered, len);
 	if (congested) {
 		bpf_sk_release(peer);
 		if (!d->spilling) {
@@ -193,10 +229,14 @@ int splice_verdict(struct __sk_buff *skb)
 	} else {
 		d->dropped += len;
 	}
+	if (fin)
+		d->fin = 1;	/* after the count: user space reads fin, then the counts */
 	return ret;
 
 pass:
 	d->passed += len;
+	if (fin)
+		d->fin = 1;
 	return SK_PASS;
 }
 

@@ -30,6 +30,8 @@ enum sm_dir {
 	SM_DIR_DOWN = 1,	/* received on the backend socket, sent to the client */
 };
 
+#define SM_BASE_SET (1ULL << 63)
+
 struct sm_peer {
 	__u64 peer_cookie;	/* key of the peer socket in redir_map */
 	__u32 slot;		/* index into counters */
@@ -45,7 +47,8 @@ struct sm_dir_state {
 	__u64 passed;		/* BPF: bytes passed to user space while spilling */
 	__u64 dropped;		/* BPF: bytes dropped (peer gone) */
 	__u64 written;		/* user space: passed bytes written to the peer */
-	__u64 peer_base;	/* user space, at hand-off: peer's bytes_acked + SIOCOUTQ */
+	__u64 peer_base;	/* BPF, at the direction's first skb: the peer's bytes_acked
+				 * + SIOCOUTQ then, | SM_BASE_SET; 0 before */
 	__u32 spilling;		/* BPF: set while user space carries this direction */
 	__u32 spills;		/* BPF: how many times spilling started */
 	__u32 next_seq;		/* BPF: TCP sequence number of the next new byte */
@@ -54,6 +57,9 @@ struct sm_dir_state {
 				 * (the repeated head cut off) */
 	__u32 broken;		/* BPF: bytes lost or a repeat that could not be cut off:
 				 * user space resets the connection */
+	__u32 fin;		/* BPF: the FIN went through the program, after every byte */
+	__u32 pad;
+	__u64 pad2[7];		/* 128 bytes: directions do not share a cache line */
 };
 
 struct sm_counters {

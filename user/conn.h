@@ -66,7 +66,6 @@ struct sockmap_spill {
 /* Engine state for the sockmap path. */
 struct sockmap_state {
 	uint64_t cookie[2];	/* socket cookies: [0] client, [1] backend */
-	uint64_t sent_base[2];	/* bytes_acked + SIOCOUTQ of each socket at hand-off */
 	uint32_t slot;
 	bool eof[2];		/* the socket of this side sent FIN */
 	bool shut[2];		/* FIN passed on for direction [dir] */

@@ -209,14 +209,11 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	memset(&e->counters[s->slot], 0, sizeof(e->counters[s->slot]));
 	for (i = 0; i < 2; i++) {
 		err = sock_cookie(c->fd[i], &s->cookie[i]);
-		if (!err)
-			err = tcpstat_queued(c->fd[i], &s->sent_base[i]);
 		if (err)
 			goto out_slot;
 	}
 	for (i = 0; i < 2; i++) {
 		/* direction i sends to socket !i */
-		e->counters[s->slot].dir[i].peer_base = s->sent_base[!i];
 		peer[i].peer_cookie = s->cookie[!i];
 		peer[i].slot = s->slot;
 		peer[i].dir = i == 0 ? SM_DIR_UP : SM_DIR_DOWN;
@@ -244,13 +241,12 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	}
 	/*
 	 * Edge-triggered input: the psock wakes readers only for bytes the program passed to
-	 * user space (a spill), never for redirected ones; level-triggered, it would spin.
+	 * user space (a spill), never for redirected ones; level-triggered, it would spin. The
+	 * client is watched so since its accept; the backend was watched for its connect.
 	 */
-	for (i = 0; i < 2; i++) {
-		err = watch(w, c, i);
-		if (err)
-			goto out_unmap;
-	}
+	err = watch(w, c, 1);
+	if (err)
+		goto out_unmap;
 	stats_slot_own(w, s->slot, c);
 	return 0;
 
@@ -270,11 +266,14 @@ out_slot:
 static bool redirected_flushed(struct worker *w, struct conn *c, int dir)
 {
 	struct sm_dir_state *ds = dir_state(w, c, dir);
-	uint64_t queued;
+	uint64_t base = __atomic_load_n(&ds->peer_base, __ATOMIC_ACQUIRE), queued;
 
+	/* no base yet: the program never ran that way, so nothing was sent that way either */
+	if (!(base & SM_BASE_SET))
+		return ds->redirected + ds->written == 0;
 	if (tcpstat_queued(c->fd[!dir], &queued))
 		return false;
-	return queued - ds->peer_base >= ds->redirected + ds->written;
+	return queued - (base & ~SM_BASE_SET) >= ds->redirected + ds->written;
 }
 
 static void set_want_out(struct worker *w, struct conn *c, int side, bool on)
@@ -381,20 +380,16 @@ static int carry(struct worker *w, struct conn *c, int dir)
 }
 
 /*
- * True once direction dir's source sent FIN and every byte of it reached the destination's
- * send queue: all it received went through the program (tcpi_bytes_received counts the FIN
- * as one byte, and what user space read before the hand-off never reached the program),
- * every passed byte was written, every redirected one has left the psock.
+ * True once direction dir's source sent FIN and every byte before it reached the destination's
+ * send queue: the FIN went through the program after every byte (d->fin), every passed byte
+ * was written, every redirected one has left the psock.
  */
 static bool drained(struct worker *w, struct conn *c, int dir)
 {
 	struct sm_dir_state *ds = dir_state(w, c, dir);
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
-	uint64_t received;
 
-	if (tcpstat_received(c->fd[dir], &received) || received == 0)
-		return false;
-	if (received - 1 - c->consumed[dir] > ds->redirected + ds->passed + ds->dropped)
+	if (!__atomic_load_n(&ds->fin, __ATOMIC_ACQUIRE))
 		return false;
 	if (ds->written != ds->passed || sp->rest)
 		return false;

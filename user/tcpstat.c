@@ -9,17 +9,6 @@
 
 #include "tcpstat.h"
 
-int tcpstat_received(int fd, uint64_t *out)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return -errno;
-	*out = ti.tcpi_bytes_received;
-	return 0;
-}
-
 int tcpstat_queued(int fd, uint64_t *out)
 {
 	struct tcp_info ti;

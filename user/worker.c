@@ -171,7 +171,8 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	c->state = CONN_HELLO;
 	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
 	worker_add_deadline(&w->hello, c);
-	/* Registering reports input already queued: the hello is read from that event. */
+	/* Registering reports input already queued: the hello is read from that event. The
+	 * sockmap engine keeps this mask after the hand-off and does not re-arm the client. */
 	err = worker_watch(w, c, 0, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD);
 	if (err) {
 		c->err = -err;
