@@ -3,7 +3,8 @@
  * config.c - read sockmux's configuration file (libconfig syntax) into a checked, resolved
  * struct sm_config, or into one error naming the line and the key path (see config.h and
  * docs/config.md). Key paths use libconfig's own syntax, list indices from 0:
- * "routes.[1].backend" is the backend of the second route.
+ * "routes.[1].backend" is the backend of the second route. The typed reads of settings and
+ * the errors that name line and key are in config_setting.c; this file knows the sections.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE		/* the GNU strerror_r(), returning the message */
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_setting.h"
 #include "escape.h"
 
 #define CONFIG_MAX_FILE_SIZE (1024 * 1024)
@@ -26,10 +28,6 @@
 #define SNI_NAME_MAX 253
 #define SNI_LABEL_MAX 63
 #define ALPN_NAME_MAX 255
-/* Innermost path components printed in a message; deeper ones become "...". */
-#define PATH_DEPTH_MAX 8
-/* Room for a config string escaped by escape_bytes() inside a message. */
-#define QUOTE_MAX 80
 
 static const char *const top_keys[] = { "listen", "timeouts", "backends", "routes", "workers",
 					"max_connections", "control", "metrics", "user", NULL };
@@ -38,397 +36,6 @@ static const char *const backend_keys[] = { "address", "proxy_protocol", "proxy_
 					    NULL };
 static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", NULL };
 static const char *const route_keys[] = { "sni", "alpn", "source", "backend", NULL };
-
-/* --- errors ---------------------------------------------------------------------------- */
-
-__attribute__((format(printf, 3, 4)))
-static int err_set(struct config_error *err, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->line = line < 0 ? 0 : line;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static int err_nomem(struct config_error *err)
-{
-	err->line = 0;
-	snprintf(err->msg, sizeof(err->msg), "out of memory");
-	return -ENOMEM;
-}
-
-static int setting_line(const config_setting_t *s)
-{
-	unsigned int line = config_setting_source_line(s);
-
-	return line > INT_MAX ? INT_MAX : (int)line;
-}
-
-/*
- * One step of a key path: the setting's name, or "[i]" for an element of a list or array.
- * Returns the length written, truncated to size - 1.
- */
-static size_t path_step(const config_setting_t *s, char *buf, size_t size)
-{
-	int n;
-
-	if (config_setting_name(s))
-		n = snprintf(buf, size, "%s", config_setting_name(s));
-	else
-		n = snprintf(buf, size, "[%d]", config_setting_index(s));
-	if (n < 0)
-		return 0;
-	return (size_t)n < size ? (size_t)n : size - 1;
-}
-
-/* The key path of s, e.g. "routes.[1].sni.[0]"; "(top level)" for the root. */
-static char *setting_path(const config_setting_t *s, char *buf, size_t size)
-{
-	const config_setting_t *steps[PATH_DEPTH_MAX];
-	size_t n = 0, len = 0;
-	bool cut = false;
-
-	for (; s && !config_setting_is_root(s); s = config_setting_parent(s)) {
-		if (n == PATH_DEPTH_MAX) {
-			cut = true;
-			break;
-		}
-		steps[n++] = s;
-	}
-	buf[0] = '\0';
-	if (!n) {
-		snprintf(buf, size, "(top level)");
-		return buf;
-	}
-	if (cut)
-		len = (size_t)snprintf(buf, size, "...");
-	while (n-- && len + 1 < size) {
-		if (len)
-			buf[len++] = '.';
-		len += path_step(steps[n], buf + len, size - len);
-	}
-	buf[len < size ? len : size - 1] = '\0';
-	return buf;
-}
-
-/* "path: message" at the line of s. */
-__attribute__((format(printf, 3, 4)))
-static int err_at(struct config_error *err, const config_setting_t *s, const char *fmt, ...)
-{
-	char path[128], what[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return err_set(err, setting_line(s), "%s: %s", setting_path(s, path, sizeof(path)), what);
-}
-
-/* A config string made safe to quote in a message (it may hold any byte via "\x.."). */
-static const char *quote(const char *s, char *buf, size_t size)
-{
-	return escape_bytes((const uint8_t *)s, strlen(s), buf, size);
-}
-
-static const char *type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:
-		return "a group { }";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a float";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array [ ]";
-	case CONFIG_TYPE_LIST:
-		return "a list ( )";
-	default:
-		return "an unknown type";
-	}
-}
-
-/* --- checks libconfig leaves to us ----------------------------------------------------- */
-
-/*
- * libconfig's "@include" opens whatever file it names, relative to the working directory. The
- * config is meant to be one self-contained file, and config_parse() to do no I/O, so a line
- * starting with "@include" (the scanner's own rule, comments included to be safe) is refused.
- */
-static int check_no_include(const char *text, struct config_error *err)
-{
-	const char *p = text;
-	int line = 1;
-
-	for (;;) {
-		p += strspn(p, " \t");
-		if (!strncmp(p, "@include", 8))
-			return err_set(err, line,
-				       "@include is not supported: the configuration is one file");
-		p = strchr(p, '\n');
-		if (!p)
-			return 0;
-		p++;
-		line++;
-	}
-}
-
-static const char *skip_string(const char *p)
-{
-	while (*p && *p != '"') {
-		if (*p == '\\' && p[1])
-			p++;
-		p++;
-	}
-	return *p ? p + 1 : p;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_xdigit(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool is_name_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '*';
-}
-
-static bool is_name_char(char c)
-{
-	return is_name_start(c) || is_digit(c) || c == '-' || c == '_';
-}
-
-/*
- * At p, a number token of a text libconfig accepted: returns its end, and whether it is an
- * integer (*is_int) that libconfig 1.5 stores in 32 bits without saying so (*wraps).
- */
-static const char *scan_number(const char *p, bool *is_int, bool *wraps)
-{
-	const char *q = p + (*p == '-' || *p == '+');
-	unsigned long long u;
-	long long v;
-
-	*is_int = false;
-	*wraps = false;
-	if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X') && is_xdigit(q[2])) {
-		errno = 0;
-		u = strtoull(q + 2, NULL, 16);
-		*wraps = errno == ERANGE || u > INT_MAX;
-		for (q += 2; is_xdigit(*q); q++)
-			;
-	} else {
-		const char *digits = q;
-
-		for (; is_digit(*q); q++)
-			;
-		if (*q == '.' || *q == 'e' || *q == 'E') {
-			/* a float: mantissa, then an optional exponent */
-			for (q += *q == '.'; is_digit(*q); q++)
-				;
-			if ((*q == 'e' || *q == 'E') &&
-			    (is_digit(q[1]) || ((q[1] == '-' || q[1] == '+') && is_digit(q[2]))))
-				for (q += 2; is_digit(*q); q++)
-					;
-			return q;
-		}
-		if (q == digits)
-			return q == p ? p + 1 : q;
-		errno = 0;
-		v = strtoll(p, NULL, 10);
-		*wraps = errno == ERANGE || v < INT_MIN || v > INT_MAX;
-	}
-	*is_int = true;
-	if (*q == 'L') {
-		/* an explicit 64-bit literal: stored as such */
-		*wraps = false;
-		q += 1 + (q[1] == 'L');
-	}
-	return q;
-}
-
-/* The n-th (from 0) integer setting in document order under s, or NULL. */
-static const config_setting_t *nth_int_setting(const config_setting_t *s, size_t *n)
-{
-	int i, len, type = config_setting_type(s);
-	const config_setting_t *found;
-
-	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
-		if (!*n)
-			return s;
-		(*n)--;
-		return NULL;
-	}
-	if (!config_setting_is_aggregate(s))
-		return NULL;
-	len = config_setting_length(s);
-	for (i = 0; i < len; i++) {
-		found = nth_int_setting(config_setting_get_elem(s, (unsigned int)i), n);
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
-/*
- * libconfig 1.5 keeps an integer literal without an "L" suffix in an int and wraps it silently:
- * "workers = 4294967298;" would read as 2. Walk the text as libconfig's scanner does (strings,
- * comments, names, numbers) and refuse such a literal, naming the setting that holds it: the
- * k-th integer literal of the text is the k-th integer setting of the tree.
- */
-static int check_int_literals(const char *text, const config_setting_t *root,
-			      struct config_error *err)
-{
-	const config_setting_t *s;
-	const char *p = text, *end;
-	size_t ordinal = 0, n;
-	bool is_int, wraps;
-	char lit[32];
-	int line = 1;
-
-	while (*p) {
-		if (*p == '\n') {
-			line++;
-			p++;
-		} else if (*p == '"') {
-			end = skip_string(p + 1);
-			for (; p < end; p++)
-				line += *p == '\n';
-		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
-			p += strcspn(p, "\n");
-		} else if (p[0] == '/' && p[1] == '*') {
-			end = strstr(p + 2, "*/");
-			end = end ? end + 2 : p + strlen(p);
-			for (; p < end; p++)
-				line += *p == '\n';
-		} else if (is_name_start(*p)) {
-			for (p++; is_name_char(*p); p++)
-				;
-		} else if (is_digit(*p) || *p == '-' || *p == '+' || *p == '.') {
-			end = scan_number(p, &is_int, &wraps);
-			if (wraps) {
-				n = (size_t)(end - p);
-				if (n >= sizeof(lit))
-					n = sizeof(lit) - 1;
-				memcpy(lit, p, n);
-				lit[n] = '\0';
-				n = ordinal;
-				s = nth_int_setting(root, &n);
-				if (s)
-					return err_at(err, s, "integer %s is out of range", lit);
-				return err_set(err, line, "integer %s is out of range", lit);
-			}
-			ordinal += is_int;
-			p = end;
-		} else {
-			p++;
-		}
-	}
-	return 0;
-}
-
-/* --- typed access ---------------------------------------------------------------------- */
-
-/* Refuse members of group whose names are not in known (NULL-terminated). */
-static int check_keys(const config_setting_t *group, const char *const *known,
-		      struct config_error *err)
-{
-	char path[128], list[128];
-	const config_setting_t *s;
-	const char *name;
-	size_t k, len;
-	int i, n;
-
-	n = config_setting_length(group);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(group, (unsigned int)i);
-		name = config_setting_name(s);
-		for (k = 0; known[k]; k++)
-			if (name && !strcmp(name, known[k]))
-				break;
-		if (known[k])
-			continue;
-		list[0] = '\0';
-		for (k = 0, len = 0; known[k] && len < sizeof(list); k++)
-			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-						k ? ", " : "", known[k]);
-		if (config_setting_is_root(group))
-			return err_set(err, setting_line(s),
-				       "unknown key \"%s\" at top level (known: %s)",
-				       name ? name : "", list);
-		return err_set(err, setting_line(s), "unknown key \"%s\" in %s (known: %s)",
-			       name ? name : "", setting_path(group, path, sizeof(path)), list);
-	}
-	return 0;
-}
-
-static int get_string(const config_setting_t *s, struct config_error *err, const char **out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return err_at(err, s, "expected a string, got %s", type_name(s));
-	*out = config_setting_get_string(s);
-	return 0;
-}
-
-static int get_bool(const config_setting_t *s, struct config_error *err, bool *out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return err_at(err, s, "expected a boolean (true or false), got %s", type_name(s));
-	*out = config_setting_get_bool(s);
-	return 0;
-}
-
-static int get_uint(const config_setting_t *s, long long min, long long max,
-		    struct config_error *err, unsigned int *out)
-{
-	long long v;
-
-	if (config_setting_type(s) == CONFIG_TYPE_INT)
-		v = config_setting_get_int(s);
-	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
-		v = config_setting_get_int64(s);
-	else
-		return err_at(err, s, "expected an integer, got %s", type_name(s));
-	if (v < min || v > max)
-		return err_at(err, s, "%lld is out of range %lld..%lld", v, min, max);
-	*out = (unsigned int)v;
-	return 0;
-}
-
-/* get_uint() on group's member name when it is there; absent, *out keeps its default. */
-static int get_opt_uint(const config_setting_t *group, const char *name, long long min,
-			long long max, struct config_error *err, unsigned int *out)
-{
-	const config_setting_t *s = config_setting_get_member(group, name);
-
-	return s ? get_uint(s, min, max, err, out) : 0;
-}
-
-/* s must be a list or an array of at least one element; returns its length or -EINVAL. */
-static int get_nonempty_list(const config_setting_t *s, const char *what,
-			     struct config_error *err)
-{
-	int n, type = config_setting_type(s);
-
-	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY)
-		return err_at(err, s, "expected %s, got %s", what, type_name(s));
-	n = config_setting_length(s);
-	if (n <= 0)
-		return err_at(err, s, "empty list: expected %s", what);
-	return n;
-}
 
 /* Why text is not an address addr_parse() accepts, in words. */
 static const char *addr_problem(const char *text)
@@ -485,23 +92,23 @@ static int parse_address_group(const config_setting_t *g, const char *const *kno
 	int ret;
 
 	if (!config_setting_is_group(g))
-		return err_at(err, g, "expected a group { address = \"ip:port\"; }, got %s",
-			      type_name(g));
-	ret = check_keys(g, known, err);
+		return cfg_err_at(err, g, "expected a group { address = \"ip:port\"; }, got %s",
+				  cfg_type_name(g));
+	ret = cfg_check_keys(g, known, err);
 	if (ret)
 		return ret;
 	s = config_setting_get_member(g, "address");
 	if (!s)
-		return err_at(err, g, "missing required key \"address\"");
-	ret = get_string(s, err, &str);
+		return cfg_err_at(err, g, "missing required key \"address\"");
+	ret = cfg_get_string(s, err, &str);
 	if (ret)
 		return ret;
 	if (addr_parse(str, addr))
-		return err_at(err, s, "invalid address \"%s\": %s", quote(str, q, sizeof(q)),
-			      addr_problem(str));
+		return cfg_err_at(err, s, "invalid address \"%s\": %s",
+				  cfg_quote(str, q, sizeof(q)), addr_problem(str));
 	*text = strdup(str);
 	if (!*text)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	return 0;
 }
 
@@ -529,23 +136,24 @@ static int parse_prefixes(const config_setting_t *list, struct sm_cidr **out, si
 	const char *str = NULL;
 	int i, n, ret;
 
-	n = get_nonempty_list(list, "an array of prefixes [ \"192.0.2.0/24\", \"2001:db8::/32\" ]",
-			      err);
+	n = cfg_get_nonempty_list(list,
+				  "an array of prefixes [ \"192.0.2.0/24\", \"2001:db8::/32\" ]",
+				  err);
 	if (n < 0)
 		return n;
 	*out = calloc((size_t)n, sizeof(**out));
 	if (!*out)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(list, (unsigned int)i);
-		ret = get_string(s, err, &str);
+		ret = cfg_get_string(s, err, &str);
 		if (ret)
 			return ret;
 		if (cidr_parse(str, &(*out)[i]))
-			return err_at(err, s,
-				      "invalid prefix \"%s\": expected \"a.b.c.d/0..32\", "
-				      "\"ipv6/0..128\" or a bare address",
-				      quote(str, q, sizeof(q)));
+			return cfg_err_at(err, s,
+					  "invalid prefix \"%s\": expected \"a.b.c.d/0..32\", "
+					  "\"ipv6/0..128\" or a bare address",
+					  cfg_quote(str, q, sizeof(q)));
 		(*count)++;
 	}
 	return 0;
@@ -562,19 +170,19 @@ static int parse_accept_proxy(const config_setting_t *g, struct sm_listener *l,
 
 	s = config_setting_get_member(g, "accept_proxy");
 	if (s) {
-		ret = get_bool(s, err, &l->accept_proxy);
+		ret = cfg_get_bool(s, err, &l->accept_proxy);
 		if (ret)
 			return ret;
 	}
 	trusted = config_setting_get_member(g, "trusted");
 	if (trusted && !l->accept_proxy)
-		return err_at(err, trusted, "only meaningful with accept_proxy = true");
+		return cfg_err_at(err, trusted, "only meaningful with accept_proxy = true");
 	if (!l->accept_proxy)
 		return 0;
 	if (!trusted)
-		return err_at(err, s,
+		return cfg_err_at(err, s,
 			      "requires trusted = [ \"prefix\", ... ]: the load balancers allowed "
-			      "to send the PROXY header");
+				  "to send the PROXY header");
 	return parse_prefixes(trusted, &l->trusted, &l->n_trusted, err);
 }
 
@@ -588,13 +196,14 @@ static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 
 	list = config_setting_get_member(root, "listen");
 	if (!list)
-		return err_set(err, 0, "missing required key \"listen\"");
-	n = get_nonempty_list(list, "a list of groups ( { address = \"ip:port\"; }, ... )", err);
+		return cfg_err_set(err, 0, "missing required key \"listen\"");
+	n = cfg_get_nonempty_list(list, "a list of groups ( { address = \"ip:port\"; }, ... )",
+				  err);
 	if (n < 0)
 		return n;
 	cfg->listeners = calloc((size_t)n, sizeof(*cfg->listeners));
 	if (!cfg->listeners)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
 		struct sm_listener *l = &cfg->listeners[i];
 
@@ -603,7 +212,7 @@ static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 		if (ret)
 			return ret;
 		cfg->n_listeners++;
-		l->line = setting_line(config_setting_get_member(g, "address"));
+		l->line = cfg_line(config_setting_get_member(g, "address"));
 		ret = parse_accept_proxy(g, l, err);
 		if (ret)
 			return ret;
@@ -611,9 +220,9 @@ static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 			if (!addr_equal(&cfg->listeners[j].addr, &l->addr))
 				continue;
 			sa = (const struct sockaddr *)&l->addr.ss;
-			return err_at(err, config_setting_get_member(g, "address"),
-				      "duplicate listener %s (also listen.[%d], line %d)",
-				      addr_format(sa, a, sizeof(a)), j, cfg->listeners[j].line);
+			return cfg_err_at(err, config_setting_get_member(g, "address"),
+					  "duplicate listener %s (also listen.[%d], line %d)",
+					  addr_format(sa, a, sizeof(a)), j, cfg->listeners[j].line);
 		}
 	}
 	return 0;
@@ -630,7 +239,7 @@ static int parse_proxy_protocol(const config_setting_t *g, struct sm_backend *b,
 
 	s = config_setting_get_member(g, "proxy_protocol");
 	if (s) {
-		ret = get_string(s, err, &str);
+		ret = cfg_get_string(s, err, &str);
 		if (ret)
 			return ret;
 		if (!strcmp(str, "v1"))
@@ -638,16 +247,16 @@ static int parse_proxy_protocol(const config_setting_t *g, struct sm_backend *b,
 		else if (!strcmp(str, "v2"))
 			b->proxy_protocol = 2;
 		else
-			return err_at(err, s, "expected \"v1\" or \"v2\", got \"%s\"",
-				      quote(str, q, sizeof(q)));
+			return cfg_err_at(err, s, "expected \"v1\" or \"v2\", got \"%s\"",
+					  cfg_quote(str, q, sizeof(q)));
 	}
 	s = config_setting_get_member(g, "proxy_protocol_crc");
 	if (!s)
 		return 0;
 	if (b->proxy_protocol != 2)
-		return err_at(err, s, "only a v2 header carries a CRC32C: "
-			      "set proxy_protocol = \"v2\" as well");
-	return get_bool(s, err, &b->proxy_protocol_crc);
+		return cfg_err_at(err, s, "only a v2 header carries a CRC32C: "
+				  "set proxy_protocol = \"v2\" as well");
+	return cfg_get_bool(s, err, &b->proxy_protocol_crc);
 }
 
 static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
@@ -658,26 +267,26 @@ static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
 
 	group = config_setting_get_member(root, "backends");
 	if (!group)
-		return err_set(err, 0, "missing required key \"backends\"");
+		return cfg_err_set(err, 0, "missing required key \"backends\"");
 	if (!config_setting_is_group(group))
-		return err_at(err, group,
+		return cfg_err_at(err, group,
 			      "expected a group { name = { address = \"ip:port\"; }; ... }, got %s",
-			      type_name(group));
+				  cfg_type_name(group));
 	n = config_setting_length(group);
 	if (n <= 0)
-		return err_at(err, group, "empty group: at least one backend is required");
+		return cfg_err_at(err, group, "empty group: at least one backend is required");
 	cfg->backends = calloc((size_t)n, sizeof(*cfg->backends));
 	if (!cfg->backends)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
 		struct sm_backend *b = &cfg->backends[i];
 
 		g = config_setting_get_elem(group, (unsigned int)i);
 		b->name = strdup(config_setting_name(g));
 		if (!b->name)
-			return err_nomem(err);
+			return cfg_err_nomem(err);
 		cfg->n_backends++;
-		b->line = setting_line(g);
+		b->line = cfg_line(g);
 		ret = parse_address_group(g, backend_keys, err, &b->text, &b->addr);
 		if (ret)
 			return ret;
@@ -700,16 +309,18 @@ static int parse_timeouts(const config_setting_t *root, struct sm_config *cfg,
 	if (!group)
 		return 0;
 	if (!config_setting_is_group(group))
-		return err_at(err, group,
-			      "expected a group { handshake_ms = N; connect_ms = N; }, got %s",
-			      type_name(group));
-	ret = check_keys(group, timeout_keys, err);
+		return cfg_err_at(err, group,
+				  "expected a group { handshake_ms = N; connect_ms = N; }, got %s",
+				  cfg_type_name(group));
+	ret = cfg_check_keys(group, timeout_keys, err);
 	if (ret)
 		return ret;
-	ret = get_opt_uint(group, "handshake_ms", 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->handshake_ms);
+	ret = cfg_get_opt_uint(group, "handshake_ms", 1, CONFIG_MAX_TIMEOUT_MS, err,
+			       &cfg->handshake_ms);
 	if (ret)
 		return ret;
-	return get_opt_uint(group, "connect_ms", 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->connect_ms);
+	return cfg_get_opt_uint(group, "connect_ms", 1, CONFIG_MAX_TIMEOUT_MS, err,
+				&cfg->connect_ms);
 }
 
 static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
@@ -719,11 +330,11 @@ static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
 
 	cfg->workers = 0;
 	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
-	ret = get_opt_uint(root, "workers", 0, CONFIG_MAX_WORKERS, err, &cfg->workers);
+	ret = cfg_get_opt_uint(root, "workers", 0, CONFIG_MAX_WORKERS, err, &cfg->workers);
 	if (ret)
 		return ret;
-	return get_opt_uint(root, "max_connections", 1, CONFIG_MAX_MAX_CONNECTIONS, err,
-			    &cfg->max_connections);
+	return cfg_get_opt_uint(root, "max_connections", 1, CONFIG_MAX_MAX_CONNECTIONS, err,
+				&cfg->max_connections);
 }
 
 /*
@@ -741,45 +352,45 @@ static int parse_daemon_keys(const config_setting_t *root, struct sm_config *cfg
 
 	s = config_setting_get_member(root, "control");
 	if (s) {
-		ret = get_string(s, err, &str);
+		ret = cfg_get_string(s, err, &str);
 		if (ret)
 			return ret;
 		if (*str && *str != '/')
-			return err_at(err, s, "\"%s\" is not an absolute path (\"\" turns the "
-				      "control socket off)", quote(str, q, sizeof(q)));
+			return cfg_err_at(err, s, "\"%s\" is not an absolute path (\"\" turns the "
+					  "control socket off)", cfg_quote(str, q, sizeof(q)));
 		if (strlen(str) >= CONFIG_CONTROL_PATH_MAX)
-			return err_at(err, s, "path longer than %d bytes",
-				      CONFIG_CONTROL_PATH_MAX - 1);
+			return cfg_err_at(err, s, "path longer than %d bytes",
+					  CONFIG_CONTROL_PATH_MAX - 1);
 		cfg->control_explicit = true;
 	}
 	cfg->control = strdup(str);
 	if (!cfg->control)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	s = config_setting_get_member(root, "user");
 	if (s) {
-		ret = get_string(s, err, &str);
+		ret = cfg_get_string(s, err, &str);
 		if (ret)
 			return ret;
 		if (!*str || strlen(str) > CONFIG_USER_MAX || strpbrk(str, ":/ \t\n"))
-			return err_at(err, s, "\"%s\" is not a user name",
-				      quote(str, q, sizeof(q)));
+			return cfg_err_at(err, s, "\"%s\" is not a user name",
+					  cfg_quote(str, q, sizeof(q)));
 		cfg->user = strdup(str);
 		if (!cfg->user)
-			return err_nomem(err);
-		cfg->user_line = setting_line(s);
+			return cfg_err_nomem(err);
+		cfg->user_line = cfg_line(s);
 	}
 	s = config_setting_get_member(root, "metrics");
 	if (!s)
 		return 0;
-	ret = get_string(s, err, &str);
+	ret = cfg_get_string(s, err, &str);
 	if (ret)
 		return ret;
 	if (addr_parse(str, &cfg->metrics))
-		return err_at(err, s, "invalid address \"%s\": %s", quote(str, q, sizeof(q)),
-			      addr_problem(str));
+		return cfg_err_at(err, s, "invalid address \"%s\": %s",
+				  cfg_quote(str, q, sizeof(q)), addr_problem(str));
 	cfg->metrics_text = strdup(str);
 	if (!cfg->metrics_text)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	return 0;
 }
 
@@ -807,7 +418,7 @@ static const char *hostname_problem(const char *name, size_t len)
 		if (c == '*')
 			return "'*' is only allowed as the whole first label, "
 			       "as in \"*.example.org\"";
-		if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '_'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return "only letters, digits, '-', '_' and '.' are allowed";
 		if (++label > SNI_LABEL_MAX)
 			return "label longer than 63 characters";
@@ -855,24 +466,25 @@ static int parse_sni(const config_setting_t *list, struct sm_route *r, struct co
 	const char *str = NULL, *why = NULL;
 	int i, n, ret;
 
-	n = get_nonempty_list(list, "an array of host names [ \"example.org\", \"*.example.org\" ]",
-			      err);
+	n = cfg_get_nonempty_list(list,
+				  "an array of host names [ \"example.org\", \"*.example.org\" ]",
+				  err);
 	if (n < 0)
 		return n;
 	r->sni = calloc((size_t)n, sizeof(*r->sni));
 	if (!r->sni)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(list, (unsigned int)i);
-		ret = get_string(s, err, &str);
+		ret = cfg_get_string(s, err, &str);
 		if (ret)
 			return ret;
 		ret = sni_pattern_parse(str, &r->sni[i], &why);
 		if (ret == -ENOMEM)
-			return err_nomem(err);
+			return cfg_err_nomem(err);
 		if (ret)
-			return err_at(err, s, "invalid host name \"%s\": %s",
-				      quote(str, q, sizeof(q)), why);
+			return cfg_err_at(err, s, "invalid host name \"%s\": %s",
+					  cfg_quote(str, q, sizeof(q)), why);
 		r->n_sni++;
 	}
 	return 0;
@@ -884,24 +496,24 @@ static int parse_alpn(const config_setting_t *list, struct sm_route *r, struct c
 	const char *str = NULL;
 	int i, n, ret;
 
-	n = get_nonempty_list(list, "an array of protocol names [ \"h2\", \"http/1.1\" ]", err);
+	n = cfg_get_nonempty_list(list, "an array of protocol names [ \"h2\", \"http/1.1\" ]", err);
 	if (n < 0)
 		return n;
 	r->alpn = calloc((size_t)n, sizeof(*r->alpn));
 	if (!r->alpn)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(list, (unsigned int)i);
-		ret = get_string(s, err, &str);
+		ret = cfg_get_string(s, err, &str);
 		if (ret)
 			return ret;
 		if (!*str)
-			return err_at(err, s, "empty protocol name");
+			return cfg_err_at(err, s, "empty protocol name");
 		if (strlen(str) > ALPN_NAME_MAX)
-			return err_at(err, s, "protocol name longer than 255 bytes");
+			return cfg_err_at(err, s, "protocol name longer than 255 bytes");
 		r->alpn[i] = strdup(str);
 		if (!r->alpn[i])
-			return err_nomem(err);
+			return cfg_err_nomem(err);
 		r->n_alpn++;
 	}
 	return 0;
@@ -929,20 +541,20 @@ static int parse_route(const config_setting_t *g, struct sm_config *cfg, struct 
 	int ret;
 
 	if (!config_setting_is_group(g))
-		return err_at(err, g, "expected a group { ...; backend = \"name\"; }, got %s",
-			      type_name(g));
-	r->line = setting_line(g);
-	ret = check_keys(g, route_keys, err);
+		return cfg_err_at(err, g, "expected a group { ...; backend = \"name\"; }, got %s",
+				  cfg_type_name(g));
+	r->line = cfg_line(g);
+	ret = cfg_check_keys(g, route_keys, err);
 	if (ret)
 		return ret;
 	s = config_setting_get_member(g, "backend");
 	if (!s)
-		return err_at(err, g, "missing required key \"backend\"");
-	ret = get_string(s, err, &name);
+		return cfg_err_at(err, g, "missing required key \"backend\"");
+	ret = cfg_get_string(s, err, &name);
 	if (ret)
 		return ret;
 	if (find_backend(cfg, name, &r->backend))
-		return err_at(err, s, "no backend named \"%s\"", quote(name, q, sizeof(q)));
+		return cfg_err_at(err, s, "no backend named \"%s\"", cfg_quote(name, q, sizeof(q)));
 	s = config_setting_get_member(g, "sni");
 	if (s) {
 		ret = parse_sni(s, r, err);
@@ -969,13 +581,14 @@ static int parse_routes(const config_setting_t *root, struct sm_config *cfg,
 
 	list = config_setting_get_member(root, "routes");
 	if (!list)
-		return err_set(err, 0, "missing required key \"routes\"");
-	n = get_nonempty_list(list, "a list of groups ( { ...; backend = \"name\"; }, ... )", err);
+		return cfg_err_set(err, 0, "missing required key \"routes\"");
+	n = cfg_get_nonempty_list(list, "a list of groups ( { ...; backend = \"name\"; }, ... )",
+				  err);
 	if (n < 0)
 		return n;
 	cfg->routes = calloc((size_t)n, sizeof(*cfg->routes));
 	if (!cfg->routes)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
 		/* counted first so that config_free() releases a half-parsed route */
 		cfg->n_routes++;
@@ -992,7 +605,7 @@ static int parse_root(const config_setting_t *root, struct sm_config *cfg,
 {
 	int ret;
 
-	ret = check_keys(root, top_keys, err);
+	ret = cfg_check_keys(root, top_keys, err);
 	if (ret)
 		return ret;
 	ret = parse_listeners(root, cfg, err);
@@ -1046,25 +659,25 @@ int config_parse(const char *text, const char *path, struct sm_config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	memset(err, 0, sizeof(*err));
 	if (!text)
-		return err_set(err, 0, "no configuration text");
-	ret = check_no_include(text, err);
+		return cfg_err_set(err, 0, "no configuration text");
+	ret = cfg_check_no_include(text, err);
 	if (ret)
 		return ret;
 	text = with_final_newline(text, &copy);
 	if (!text)
-		return err_nomem(err);
+		return cfg_err_nomem(err);
 	config_init(&lc);
 	if (!config_read_string(&lc, text)) {
-		ret = err_set(err, config_error_line(&lc), "%s",
-			      config_error_text(&lc) ? config_error_text(&lc) : "syntax error");
+		ret = cfg_err_set(err, config_error_line(&lc), "%s",
+				  config_error_text(&lc) ? config_error_text(&lc) : "syntax error");
 		goto out_destroy_lc;
 	}
-	ret = check_int_literals(text, config_root_setting(&lc), err);
+	ret = cfg_check_int_literals(text, config_root_setting(&lc), err);
 	if (ret)
 		goto out_destroy_lc;
 	cfg->path = strdup(path ? path : "-");
 	if (!cfg->path) {
-		ret = err_nomem(err);
+		ret = cfg_err_nomem(err);
 		goto out_destroy_lc;
 	}
 	ret = parse_root(config_root_setting(&lc), cfg, err);
@@ -1104,7 +717,7 @@ static int read_file(const char *path, char **text, size_t *len, struct config_e
 		return err_errno(err, "cannot open", errno);
 	buf = malloc(size);
 	if (!buf) {
-		ret = err_nomem(err);
+		ret = cfg_err_nomem(err);
 		goto out_close_fd;
 	}
 	for (;;) {
@@ -1117,7 +730,7 @@ static int read_file(const char *path, char **text, size_t *len, struct config_e
 		if (used + 1 == size) {
 			bigger = realloc(buf, size * 2);
 			if (!bigger) {
-				ret = err_nomem(err);
+				ret = cfg_err_nomem(err);
 				goto out_free_buf;
 			}
 			buf = bigger;
@@ -1163,7 +776,7 @@ int config_load(const char *path, struct sm_config *cfg, struct config_error *er
 	if (nul) {
 		for (p = text; p < nul; p++)
 			line += *p == '\n';
-		ret = err_set(err, line, "NUL byte in the file (not a text file?)");
+		ret = cfg_err_set(err, line, "NUL byte in the file (not a text file?)");
 		goto out_free_text;
 	}
 	ret = config_parse(text, path, cfg, err);
@@ -1218,7 +831,7 @@ static void print_route(const struct sm_config *cfg, size_t i, FILE *f)
 		fprintf(f, "%s%s%s", j ? "," : " sni=", r->sni[j].wildcard ? "*" : "",
 			r->sni[j].name);
 	for (j = 0; j < r->n_alpn; j++)
-		fprintf(f, "%s%s", j ? "," : " alpn=", quote(r->alpn[j], q, sizeof(q)));
+		fprintf(f, "%s%s", j ? "," : " alpn=", cfg_quote(r->alpn[j], q, sizeof(q)));
 	for (j = 0; j < r->n_source; j++)
 		fprintf(f, "%s%s", j ? "," : " source=",
 			cidr_format(&r->source[j], buf, sizeof(buf)));
