@@ -600,30 +600,21 @@ static int parse_routes(const config_setting_t *root, struct sm_config *cfg,
 	return 0;
 }
 
+/* The sections in the order they are read: routes name backends, so backends come first. */
+static int (*const parse_sections[])(const config_setting_t *root, struct sm_config *cfg,
+				     struct config_error *err) = {
+	parse_listeners, parse_timeouts, parse_backends, parse_routes, parse_limits,
+	parse_daemon_keys,
+};
+
 static int parse_root(const config_setting_t *root, struct sm_config *cfg,
 		      struct config_error *err)
 {
-	int ret;
+	int ret = cfg_check_keys(root, top_keys, err);
 
-	ret = cfg_check_keys(root, top_keys, err);
-	if (ret)
-		return ret;
-	ret = parse_listeners(root, cfg, err);
-	if (ret)
-		return ret;
-	ret = parse_timeouts(root, cfg, err);
-	if (ret)
-		return ret;
-	ret = parse_backends(root, cfg, err);
-	if (ret)
-		return ret;
-	ret = parse_routes(root, cfg, err);
-	if (ret)
-		return ret;
-	ret = parse_limits(root, cfg, err);
-	if (ret)
-		return ret;
-	return parse_daemon_keys(root, cfg, err);
+	for (size_t i = 0; !ret && i < sizeof(parse_sections) / sizeof(parse_sections[0]); i++)
+		ret = parse_sections[i](root, cfg, err);
+	return ret;
 }
 
 /* --- entry points ---------------------------------------------------------------------- */
