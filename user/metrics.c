@@ -57,6 +57,78 @@ static void listener_labels(FILE *f, const struct stats_snapshot *s, size_t i)
 	label(f, s->name[STATS_LISTENER][i].name);
 }
 
+/* The four families of one kind of row (listeners, routes): names, help, labels. */
+struct row_families {
+	enum stats_kind kind;
+	void (*labels)(FILE *f, const struct stats_snapshot *s, size_t i);
+	const char *name[4], *help[4];	/* connections, active, bytes, failures */
+};
+
+static const struct row_families listener_families = {
+	.kind = STATS_LISTENER,
+	.labels = listener_labels,
+	.name = { "sockmux_listener_connections_total", "sockmux_listener_active_connections",
+		  "sockmux_listener_bytes_total", "sockmux_connection_failures_total" },
+	.help = { "Connections accepted, per listener.",
+		  "Connections open now, per listener, in any state.",
+		  "Bytes carried, per listener; direction in: client to backend, out: backend "
+		  "to client.",
+		  "Connections that ended in a failure, per listener and reason (the log's end=)." },
+};
+
+static const struct row_families route_families = {
+	.kind = STATS_ROUTE,
+	.labels = route_labels,
+	.name = { "sockmux_connections_total", "sockmux_active_connections",
+		  "sockmux_bytes_total", "sockmux_route_failures_total" },
+	.help = { "Connections routed, per route (numbered from 1 in file order) and backend.",
+		  "Routed connections open now, per route and backend.",
+		  "Bytes carried, per route and backend; direction in: client to backend, out: "
+		  "backend to client.",
+		  "Routed connections that ended in a failure, per route, backend and reason." },
+};
+
+static void row_families(FILE *f, const struct stats_snapshot *s, const struct row_families *k)
+{
+	static const char *const dir_name[2] = { "in", "out" };
+	const struct stats_sum *rows = s->row[k->kind];
+	size_t i, n = s->n[k->kind];
+	int e, dir;
+
+	family(f, k->name[0], "counter", k->help[0]);
+	for (i = 0; i < n; i++) {
+		fputs(k->name[0], f);
+		k->labels(f, s, i);
+		fprintf(f, "} %" PRIu64 "\n", rows[i].conns);
+	}
+	family(f, k->name[1], "gauge", k->help[1]);
+	for (i = 0; i < n; i++) {
+		fputs(k->name[1], f);
+		k->labels(f, s, i);
+		fprintf(f, "} %" PRIu64 "\n", rows[i].active);
+	}
+	family(f, k->name[2], "counter", k->help[2]);
+	for (i = 0; i < n; i++) {
+		for (dir = 0; dir < 2; dir++) {
+			fputs(k->name[2], f);
+			k->labels(f, s, i);
+			fprintf(f, ",direction=\"%s\"} %" PRIu64 "\n", dir_name[dir],
+				rows[i].bytes[dir]);
+		}
+	}
+	family(f, k->name[3], "counter", k->help[3]);
+	for (i = 0; i < n; i++) {
+		for (e = 0; e < END__COUNT; e++) {
+			if (!stats_end_is_failure(e))
+				continue;
+			fputs(k->name[3], f);
+			k->labels(f, s, i);
+			fprintf(f, ",reason=\"%s\"} %" PRIu64 "\n", conn_end_str(e),
+				rows[i].ends[e]);
+		}
+	}
+}
+
 static void histogram(FILE *f, const char *name, const char *help,
 		      const struct stats_hist_sum *h)
 {
@@ -76,12 +148,6 @@ static void histogram(FILE *f, const char *name, const char *help,
 
 void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
 {
-	static const char *const dir_name[2] = { "in", "out" };
-	const struct stats_sum *ls = s->row[STATS_LISTENER], *rs = s->row[STATS_ROUTE];
-	size_t n_listeners = s->n[STATS_LISTENER], n_routes = s->n[STATS_ROUTE];
-	size_t i;
-	int e, dir;
-
 	family(f, "sockmux_info", "gauge", "Version and engine of the running sockmux.");
 	fputs("sockmux_info{version=", f);
 	label(f, SOCKMUX_VERSION);
@@ -89,81 +155,8 @@ void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
 	family(f, "sockmux_uptime_seconds", "gauge", "Seconds since sockmux started.");
 	fprintf(f, "sockmux_uptime_seconds %.3f\n", (double)(s->taken_ns - d->start_ns) / 1e9);
 
-	family(f, "sockmux_listener_connections_total", "counter",
-	       "Connections accepted, per listener.");
-	for (i = 0; i < n_listeners; i++) {
-		fputs("sockmux_listener_connections_total", f);
-		listener_labels(f, s, i);
-		fprintf(f, "} %" PRIu64 "\n", ls[i].conns);
-	}
-	family(f, "sockmux_listener_active_connections", "gauge",
-	       "Connections open now, per listener, in any state.");
-	for (i = 0; i < n_listeners; i++) {
-		fputs("sockmux_listener_active_connections", f);
-		listener_labels(f, s, i);
-		fprintf(f, "} %" PRIu64 "\n", ls[i].active);
-	}
-	family(f, "sockmux_listener_bytes_total", "counter",
-	       "Bytes carried, per listener; direction in: client to backend, out: backend to "
-	       "client.");
-	for (i = 0; i < n_listeners; i++) {
-		for (dir = 0; dir < 2; dir++) {
-			fputs("sockmux_listener_bytes_total", f);
-			listener_labels(f, s, i);
-			fprintf(f, ",direction=\"%s\"} %" PRIu64 "\n", dir_name[dir],
-				ls[i].bytes[dir]);
-		}
-	}
-	family(f, "sockmux_connection_failures_total", "counter",
-	       "Connections that ended in a failure, per listener and reason (the log's end=).");
-	for (i = 0; i < n_listeners; i++) {
-		for (e = 0; e < END__COUNT; e++) {
-			if (!stats_end_is_failure(e))
-				continue;
-			fputs("sockmux_connection_failures_total", f);
-			listener_labels(f, s, i);
-			fprintf(f, ",reason=\"%s\"} %" PRIu64 "\n", conn_end_str(e),
-				ls[i].ends[e]);
-		}
-	}
-
-	family(f, "sockmux_connections_total", "counter",
-	       "Connections routed, per route (numbered from 1 in file order) and backend.");
-	for (i = 0; i < n_routes; i++) {
-		fputs("sockmux_connections_total", f);
-		route_labels(f, s, i);
-		fprintf(f, "} %" PRIu64 "\n", rs[i].conns);
-	}
-	family(f, "sockmux_active_connections", "gauge",
-	       "Routed connections open now, per route and backend.");
-	for (i = 0; i < n_routes; i++) {
-		fputs("sockmux_active_connections", f);
-		route_labels(f, s, i);
-		fprintf(f, "} %" PRIu64 "\n", rs[i].active);
-	}
-	family(f, "sockmux_bytes_total", "counter",
-	       "Bytes carried, per route and backend; direction in: client to backend, out: "
-	       "backend to client.");
-	for (i = 0; i < n_routes; i++) {
-		for (dir = 0; dir < 2; dir++) {
-			fputs("sockmux_bytes_total", f);
-			route_labels(f, s, i);
-			fprintf(f, ",direction=\"%s\"} %" PRIu64 "\n", dir_name[dir],
-				rs[i].bytes[dir]);
-		}
-	}
-	family(f, "sockmux_route_failures_total", "counter",
-	       "Routed connections that ended in a failure, per route, backend and reason.");
-	for (i = 0; i < n_routes; i++) {
-		for (e = 0; e < END__COUNT; e++) {
-			if (!stats_end_is_failure(e))
-				continue;
-			fputs("sockmux_route_failures_total", f);
-			route_labels(f, s, i);
-			fprintf(f, ",reason=\"%s\"} %" PRIu64 "\n", conn_end_str(e),
-				rs[i].ends[e]);
-		}
-	}
+	row_families(f, s, &listener_families);
+	row_families(f, s, &route_families);
 	histogram(f, "sockmux_handshake_duration_seconds",
 		  "From accept to the routing decision (ClientHello read and matched).",
 		  &s->handshake);
