@@ -141,6 +141,15 @@ smx_prog_id() { grep -oE "splice_verdict id [0-9]+" "$SMX_LOG" | head -n 1 | gre
 # conn_lines: sockmux's per-connection log lines so far.
 conn_lines() { grep -E ' conn=[0-9]+ ' "$SMX_LOG"; }
 
+# upload_arrived CLIENT_OUT SIZE PEER_LOG...: a backend logged receiving SIZE bytes (a number
+# or an ERE) whose sha256 is what the client logged for what it sent.
+upload_arrived() {
+	local out=$1 size=$2 sha
+	shift 2
+	sha=$(grep -oE 'sent_sha256=[0-9a-f]+' "$out" | cut -d= -f2)
+	[ -n "$sha" ] && grep -qE "recv=$size recv_sha256=$sha" "$@"
+}
+
 # field LINE KEY: the value of key=value in a log line.
 field() { grep -oE "(^| )$2=[^ ]*" <<<"$1" | head -n 1 | cut -d= -f2-; }
 

@@ -44,12 +44,11 @@ for engine in sockmap splice; do
 	rc=$?
 	diag "$(cat "$T_DIR/c-$engine.out")"
 	check "$engine: packets were duplicated ($(($(dup_count) - before)) copies)" \
-		test "$(($(dup_count) - before))" -gt 1000
+		test "$(($(dup_count) - before))" -ge 100
 	check "$engine: $BIG bytes each way arrive intact although every packet came twice" \
 		test "$rc" = 0
-	csent=$(grep -oE 'sent_sha256=[0-9a-f]+' "$T_DIR/c-$engine.out" | cut -d= -f2)
 	check "$engine: the backend received exactly what the client sent" \
-		grep -q "recv=$BIG recv_sha256=$csent" "$T_DIR/peer-b.log"
+		upload_arrived "$T_DIR/c-$engine.out" "$BIG" "$T_DIR/peer-b.log"
 	sleep 0.2
 	line=$(conn_lines | tail -n 1)
 	diag "$line"

@@ -48,8 +48,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			{ bad=$((bad + 1)); diag "round $r client ${names[$i]}: $(cat "$T_DIR/r$r-${names[$i]}.out")"; }
 	done
 	for f in "$T_DIR"/r$r-*.out; do
-		s=$(grep -oE 'sent_sha256=[0-9a-f]+' "$f" | cut -d= -f2)
-		grep -q "recv_sha256=$s" "$T_DIR"/peer-*.log ||
+		upload_arrived "$f" '[0-9]+' "$T_DIR"/peer-*.log ||
 			{ bad=$((bad + 1)); diag "round $r: upload of $f corrupted"; }
 	done
 	diag "round $r: $(conn_lines | tail -n 3 | grep -oE '(kernel|spills|repeated_skbs)=[^ ]*' | tr '\n' ' ')"
