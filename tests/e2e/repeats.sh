@@ -10,7 +10,10 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-BIG=${SMX_TEST_BIG:-268435456}
+# Fixed, not SMX_TEST_BIG: repeats need the socket busy when a duplicate arrives, which 32 MiB
+# did not always give (about a second per engine either way).
+BIG=268435456
+TRIES=3
 
 cat >"$T_DIR/smx.conf" <<CONF
 listen = ( { address = "127.0.0.1:8443"; } );
@@ -38,25 +41,36 @@ declare -A counts
 
 for engine in sockmap splice; do
 	start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine" || not_ok "$engine: sockmux starts"
-	before=$(dup_count)
-	timeout 120 "$PEER" client --connect 127.0.0.1:8443 --sni www.example.org --up "$BIG" \
-		--down "$BIG" --seed 31 --expect-tag b >"$T_DIR/c-$engine.out" 2>&1
-	rc=$?
-	diag "$(cat "$T_DIR/c-$engine.out")"
-	check "$engine: packets were duplicated ($(($(dup_count) - before)) copies)" \
-		test "$(($(dup_count) - before))" -ge 100
-	check "$engine: $BIG bytes each way arrive intact although every packet came twice" \
-		test "$rc" = 0
-	check "$engine: the backend received exactly what the client sent" \
-		upload_arrived "$T_DIR/c-$engine.out" "$BIG" "$T_DIR/peer-b.log"
-	sleep 0.2
-	line=$(conn_lines | tail -n 1)
-	diag "$line"
+	# Transfers until the kernel handed the program a repeat (the first one does, as a
+	# rule); each of them must arrive intact.
+	copies=0 repeated=0 intact=0 exact=0
+	for ((try = 1; try <= TRIES; try++)); do
+		out=$T_DIR/c-$engine-$try.out
+		before=$(dup_count)
+		timeout 120 "$PEER" client --connect 127.0.0.1:8443 --sni www.example.org \
+			--up "$BIG" --down "$BIG" --seed $((30 + try)) --expect-tag b >"$out" 2>&1 &&
+			intact=$((intact + 1))
+		diag "$(cat "$out")"
+		copies=$((copies + $(dup_count) - before))
+		upload_arrived "$out" "$BIG" "$T_DIR/peer-b.log" && exact=$((exact + 1))
+		sleep 0.2
+		line=$(conn_lines | tail -n 1)
+		diag "$line"
+		r=$(field "$line" repeated_skbs)
+		repeated=$((repeated + ${r:-0}))
+		[ "$engine" = splice ] || [ "$repeated" -ge 1 ] && break
+	done
+	try=$((try > TRIES ? TRIES : try))
+	check "$engine: packets were duplicated ($copies copies)" test "$copies" -ge 100
+	check "$engine: $BIG bytes each way arrive intact although every packet came twice ($intact of $try)" \
+		test "$intact" = "$try"
+	check "$engine: the backend received exactly what the client sent ($exact of $try)" \
+		test "$exact" = "$try"
 	# up: the payload plus the hello; down: the payload plus the backend's 6-byte tag line
 	counts[$engine]="$(($(field "$line" bytes_up) - BIG))/$(($(field "$line" bytes_down) - BIG))"
 	if [ "$engine" = sockmap ]; then
-		check "sockmap: the program met repeated skbs and cut them ($(field "$line" repeated_skbs))" \
-			test "$(field "$line" repeated_skbs)" -ge 1
+		check "sockmap: the program met repeated skbs and cut them ($repeated in $try transfer(s))" \
+			test "$repeated" -ge 1
 	fi
 	stop_sockmux "$engine"
 done
