@@ -61,6 +61,8 @@ struct splice_state {
 struct sockmap_spill {
 	uint8_t *rest;
 	uint32_t rest_off, rest_len;
+	bool flushed_known;	/* redirected_flushed() held when redirected was flushed_at */
+	uint64_t flushed_at;
 };
 
 /* Engine state for the sockmap path. */

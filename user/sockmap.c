@@ -284,17 +284,21 @@ static void set_want_out(struct worker *w, struct conn *c, int side, bool on)
 	watch(w, c, side);
 }
 
-/* What the destination's send buffer can take now, roughly (sk_sndbuf also counts overhead). */
-static size_t room(int fd)
+/*
+ * What the destination's send buffer can take now, roughly (sk_sndbuf also counts overhead);
+ * *sndbuf is read once per carry() call, SIOCOUTQ before every read.
+ */
+static size_t room(int fd, int *sndbuf)
 {
-	int sndbuf = 0, outq = 0;
-	socklen_t len = sizeof(sndbuf);
+	socklen_t len = sizeof(*sndbuf);
 	long free_bytes;
+	int outq = 0;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 ||
-	    ioctl(fd, SIOCOUTQ, &outq) < 0)
+	if (*sndbuf < 0 && getsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf, &len) < 0)
 		return SOCKMAP_READ_MIN;
-	free_bytes = (long)sndbuf - outq;
+	if (ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return SOCKMAP_READ_MIN;
+	free_bytes = (long)*sndbuf - outq;
 	if (free_bytes < SOCKMAP_READ_MIN)
 		return SOCKMAP_READ_MIN;
 	return free_bytes > WORKER_SCRATCH ? WORKER_SCRATCH : (size_t)free_bytes;
@@ -342,8 +346,8 @@ static int carry(struct worker *w, struct conn *c, int dir)
 {
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
 	struct sm_dir_state *ds = dir_state(w, c, dir);
+	int err, sndbuf = -1;
 	ssize_t n;
-	int err;
 
 	if (ds->broken) {
 		/* bytes the kernel lost, or a repeat it could not cut: the stream is not whole */
@@ -364,9 +368,21 @@ static int carry(struct worker *w, struct conn *c, int dir)
 	}
 	set_want_out(w, c, !dir, false);
 	for (;;) {
-		if (!redirected_flushed(w, c, dir))
-			return 1;
-		n = recv(c->fd[dir], w->scratch, room(c->fd[!dir]), MSG_DONTWAIT);
+		/*
+		 * Passed bytes wait (written < passed), so the program keeps passing and redirects
+		 * nothing new: once what it redirected before has entered the destination's send
+		 * queue it stays so (our own writes enter it as they are made), and needs no new
+		 * look until redirected moves.
+		 */
+		if (!sp->flushed_known || sp->flushed_at != ds->redirected) {
+			uint64_t redirected = ds->redirected;
+
+			if (!redirected_flushed(w, c, dir))
+				return 1;
+			sp->flushed_known = true;
+			sp->flushed_at = redirected;
+		}
+		n = recv(c->fd[dir], w->scratch, room(c->fd[!dir], &sndbuf), MSG_DONTWAIT);
 		if (n <= 0) {
 			/* 0 is not EOF here: passed bytes may still be on their way (drained()) */
 			if (n == 0 || errno == EAGAIN || errno == EINTR)
