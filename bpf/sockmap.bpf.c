@@ -93,6 +93,27 @@ static __always_inline bool peer_congested(struct tcp_sock *tp, struct sm_dir_st
 	return waiting + queued + len > sndbuf;
 }
 
+/*
+ * The direction's first skb: the stream goes on from the receiving socket's copied_seq, the
+ * first byte user space has not read (it peeked the hello, or read a PROXY header off), which
+ * the program has not moved yet. An skb that starts before it (a retransmission overlapping
+ * what user space read) is cut like any repeat. Without the socket, the first skb's start.
+ */
+static __always_inline void start_seq(__u64 cookie, struct sm_dir_state *d)
+{
+	struct bpf_sock *self = bpf_map_lookup_elem(&redir_map, &cookie);
+	struct tcp_sock *tp;
+
+	if (!self)
+		return;
+	tp = bpf_skc_to_tcp_sock(self);
+	if (tp) {
+		d->next_seq = tp->copied_seq;
+		d->seq_known = 1;
+	}
+	bpf_sk_release(self);
+}
+
 /* The skb carries the stream's FIN (alone, or with its last bytes). */
 static __always_inline bool skb_has_fin(struct __sk_buff *ctx)
 {
@@ -182,6 +203,8 @@ int splice_verdict(struct __sk_buff *skb)
 		return SK_DROP;
 	}
 
+	if (!d->seq_known)
+		start_seq(cookie, d);
 	switch (check_seq(skb, d, &len)) {
 	case SEQ_NEW:
 		break;

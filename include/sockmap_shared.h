@@ -52,7 +52,7 @@ struct sm_dir_state {
 	__u32 spilling;		/* BPF: set while user space carries this direction */
 	__u32 spills;		/* BPF: how many times spilling started */
 	__u32 next_seq;		/* BPF: TCP sequence number of the next new byte */
-	__u32 seq_known;	/* BPF: next_seq is set (from the first skb) */
+	__u32 seq_known;	/* BPF: next_seq is set (from the socket's copied_seq) */
 	__u32 repeated_skbs;	/* BPF: skbs that repeated bytes, wholly (dropped) or partly
 				 * (the repeated head cut off) */
 	__u32 broken;		/* BPF: bytes lost or a repeat that could not be cut off:

@@ -107,9 +107,7 @@ struct conn {
 	const char *detail;		/* static text or strerror() for the log line */
 	int err;			/* errno behind the end, 0 if none */
 	uint32_t consumed[2];		/* bytes user space read off socket [side] before the
-					 * hand-off (a PROXY header, and the bytes queued behind
-					 * it, which it wrote on itself, counted in bytes[]):
-					 * never seen by an engine */
+					 * hand-off (a received PROXY header): never carried */
 	uint64_t bytes[2];		/* client->backend, backend->client */
 	uint64_t bytes_counted[2];	/* of bytes[], what the stats already hold */
 	uint64_t connect_ns;		/* when connect() to the backend started */

@@ -37,8 +37,6 @@
 
 /* Room for the header sent: v2, IPv6, ALPN and SNI of up to 255 bytes, id, CRC32C. */
 #define PP_SEND_MAX (PP2_HDR_LEN + 36 + 4 * 3 + 255 + TLS_SNI_MAX + 20 + 4)
-/* Reads of the worker's peek buffer that may drain what is queued behind a received header. */
-#define PP_DRAIN_ROUNDS 4
 
 /* The PROXY header c's backend wants into buf, *len bytes (0: none); 0 or -errno. */
 static int encode_proxy_header(struct worker *w, struct conn *c, uint8_t *buf, size_t size,
@@ -91,66 +89,47 @@ static int send_whole(int fd, struct iovec *iov, int n)
 }
 
 /*
- * What the backend gets before the engine carries the rest: the PROXY header it wants, then,
- * on an accept_proxy listener, the client's bytes queued behind the header received. That
- * header cannot be read off alone: it often shares a segment with the hello, and the kernel's
- * sockmap path (tcp_read_skb()) hands a partly read segment to the verdict program whole,
- * header included (measured on 6.18: the backend got the header twice). So the header and
- * everything queued behind it are read off together, and those bytes written on here, the
- * first read in one sendmsg() with the header sent; what arrives later comes in new
- * segments, which the engine carries, in order. A fresh socket's send buffer takes it whole
- * (a hello is at most TLS_HELLO_MAX_RAW bytes); a short write is an internal error.
+ * What the backend gets before the engine carries the rest: the PROXY header it wants. On an
+ * accept_proxy listener the client's own header is read off first, and only it: the header
+ * often shares a segment with the hello, and the kernel's sockmap path (tcp_read_skb())
+ * hands a partly read segment to the verdict program whole, header included; the program
+ * starts each direction at the socket's copied_seq and cuts what was read before
+ * (bpf/sockmap.bpf.c, start_seq()); splice(2) reads from copied_seq anyway. A fresh socket's
+ * send buffer takes the header whole; a short write is an internal error.
  * 0, or -errno with c->detail set.
  */
 static int send_first_bytes(struct worker *w, struct conn *c)
 {
-	size_t hdr_len, skip = c->pp_in_len, taken = 0, cut;
 	uint8_t hdr[PP_SEND_MAX];
-	struct iovec iov[2];
+	size_t hdr_len, taken = 0;
+	struct iovec iov;
 	ssize_t n;
-	int err, round;
+	int err;
 
 	err = encode_proxy_header(w, c, hdr, sizeof(hdr), &hdr_len);
 	if (err) {
 		c->detail = "PROXY header: cannot encode";
 		return err;
 	}
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = hdr_len;
-	iov[1].iov_len = 0;
-	for (round = 0; c->pp_in_len && round < PP_DRAIN_ROUNDS; round++) {
-		n = recv(c->fd[0], w->peek, sizeof(w->peek), MSG_DONTWAIT);
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+	/* peeked whole before, so it is queued whole: one read, or a few if interrupted */
+	while (taken < c->pp_in_len) {
+		n = recv(c->fd[0], w->peek, c->pp_in_len - taken, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) {
 			c->detail = "reading the PROXY header off failed";
 			return -errno;
 		}
-		if (n <= 0)
-			break;
-		taken += (size_t)n;
-		cut = skip < (size_t)n ? skip : (size_t)n;
-		skip -= cut;
-		iov[1].iov_base = w->peek + cut;
-		iov[1].iov_len = (size_t)n - cut;
-		err = send_whole(c->fd[1], iov, 2);
-		if (err) {
-			c->detail = "writing the first bytes to the backend failed";
-			return err;
+		if (n <= 0) {
+			c->detail = "PROXY header no longer queued";
+			return -EIO;
 		}
-		c->bytes[0] += iov[1].iov_len;
-		iov[0].iov_len = 0;
-		if ((size_t)n < sizeof(w->peek))
-			break;
+		taken += (size_t)n;
 	}
 	c->consumed[0] = (uint32_t)taken;
-	if (skip) {
-		c->detail = "PROXY header no longer queued";
-		return -EIO;
-	}
-	if (c->pp_in_len && round == PP_DRAIN_ROUNDS) {
-		c->detail = "too many bytes queued behind the PROXY header";
-		return -EMSGSIZE;
-	}
-	err = send_whole(c->fd[1], iov, 1);
+	iov.iov_base = hdr;
+	iov.iov_len = hdr_len;
+	err = send_whole(c->fd[1], &iov, 1);
 	if (err)
 		c->detail = "PROXY header: short write";
 	return err;

@@ -287,6 +287,11 @@ for engine in sockmap splice; do
 		test "$(field "$line" sni)/$(field "$line" route)" = example.org/1
 	check "$engine: ... and the backend got the hello without the header received" \
 		test "$(field "$line" bytes_up)" = "$(stat -c %s "$HELLO")"
+	if [ "$engine" = sockmap ]; then
+		# user space read the header off; the kernel handed the program the whole segment
+		check "sockmap: ... the program cut the header it was handed again (repeated_skbs=1)" \
+			test "$(field "$line" repeated_skbs)" = 1
+	fi
 
 	# two headers back to back: the second is the client's payload, not TLS
 	raw_send 8444 "$T_DIR/good.hdr" "$T_DIR/good.hdr"
