@@ -71,9 +71,10 @@ static int use_sockmap(struct daemon *d, bool backpressure, const char **why)
 
 /*
  * Picks and opens the engine; the first log lines say which one runs and why. 0 or -errno.
- * auto runs splice: the sockmap engine is bounded and on a par with it or ahead in bulk and
- * latency, but sets fewer connections up per second and costs more CPU at an equal paced
- * load (docs/bench/results.md).
+ * auto runs splice: the sockmap engine is bounded and level with it or ahead in bulk,
+ * latency, connections per second and CPU at saturation, but below saturation it costs more
+ * than twice splice's CPU per GiB (the kernel's psock work queue; docs/bench/results.md,
+ * README "Engines").
  */
 static int choose_engine(struct daemon *d, enum engine_kind asked)
 {
@@ -84,8 +85,8 @@ static int choose_engine(struct daemon *d, enum engine_kind asked)
 	case ENGINE_AUTO:
 		use_splice(d);
 		pr_info("engine: splice (auto): splice(2) through a pipe per direction; the sockmap "
-			"engine (--engine sockmap) is not the default yet: fewer connections per "
-			"second and more CPU at an equal load (see README, Engines)");
+			"engine (--engine sockmap) is not the default: below saturation it costs "
+			"more than twice the CPU per GiB (see README, Engines)");
 		return 0;
 	case ENGINE_SPLICE:
 		use_splice(d);
