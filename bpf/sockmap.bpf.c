@@ -114,13 +114,14 @@ static __always_inline void start_seq(__u64 cookie, struct sm_dir_state *d)
 	bpf_sk_release(self);
 }
 
-/* The skb carries the stream's FIN (alone, or with its last bytes). */
-static __always_inline bool skb_has_fin(struct __sk_buff *ctx)
+/* What the skb's TCP control block says: its first byte's sequence number, and FIN. */
+static __always_inline __u32 skb_tcp_seq(struct __sk_buff *ctx, bool *fin)
 {
 	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
 	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)skb->cb;
 
-	return BPF_CORE_READ(cb, tcp_flags) & TCPHDR_FIN;
+	*fin = BPF_CORE_READ(cb, tcp_flags) & TCPHDR_FIN;
+	return BPF_CORE_READ(cb, seq);
 }
 
 enum seq_verdict { SEQ_NEW, SEQ_REPEAT, SEQ_BROKEN };
@@ -128,16 +129,14 @@ enum seq_verdict { SEQ_NEW, SEQ_REPEAT, SEQ_BROKEN };
 /*
  * Makes the skb carry only bytes the program has not seen: drops a wholly repeated skb
  * (SEQ_REPEAT), cuts a repeated head off (SEQ_NEW, *len updated), flags lost bytes or a head
- * it could not cut (SEQ_BROKEN). The sequence number comes from the skb's TCP control block
- * (kernel context, CO-RE; CAP_PERFMON, as for peer_congested()).
+ * it could not cut (SEQ_BROKEN). seq is the skb's, from its TCP control block (kernel
+ * context, CO-RE; CAP_PERFMON, as for peer_congested()).
  */
 static __always_inline enum seq_verdict check_seq(struct __sk_buff *ctx, struct sm_dir_state *d,
-						  __u32 *len)
+						  __u32 seq, __u32 *len)
 {
-	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
-	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)skb->cb;
-	__u32 seq = BPF_CORE_READ(cb, seq), cut, i;
 	__s32 ahead = (__s32)(seq - d->next_seq);
+	__u32 cut, i;
 
 	if (!d->seq_known || ahead == 0) {
 		d->seq_known = 1;
@@ -178,7 +177,7 @@ int splice_verdict(struct __sk_buff *skb)
 	struct bpf_sock *peer;
 	struct tcp_sock *tp;
 	struct sm_peer *p;
-	__u32 len = skb->len;
+	__u32 len = skb->len, seq;
 	__u64 cookie, entered;
 	bool fin;
 	bool congested;
@@ -192,7 +191,7 @@ int splice_verdict(struct __sk_buff *skb)
 	if (!c)
 		return SK_DROP;
 	d = &c->dir[p->dir & 1];
-	fin = skb_has_fin(skb);
+	seq = skb_tcp_seq(skb, &fin);
 
 	/* A bare FIN arrives as an empty skb; redirecting it would stop the peer's send worker
 	 * with EPIPE. User space passes FINs on itself (shutdown(2) on the peer) once d->fin
@@ -205,7 +204,7 @@ int splice_verdict(struct __sk_buff *skb)
 
 	if (!d->seq_known)
 		start_seq(cookie, d);
-	switch (check_seq(skb, d, &len)) {
+	switch (check_seq(skb, d, seq, &len)) {
 	case SEQ_NEW:
 		break;
 	case SEQ_REPEAT:

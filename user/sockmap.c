@@ -9,11 +9,11 @@
  * first; then SO_RCVLOWAT kicks the receive path so bytes queued before the hand-off (the
  * peeked ClientHello among them) are processed, in order, by the program.
  *
- * A FIN reaches the program as an empty skb, which it drops. On EPOLLRDHUP from socket S,
- * the engine waits until every byte S received was redirected (tcpi_bytes_received - 1 for
- * the FIN == the program's counter) and has entered the peer D's send queue (bytes_acked +
- * SIOCOUTQ of D, from its base at hand-off); only then does it shutdown(D, SHUT_WR), so no
- * byte is cut off. It polls for that with a short back-off, since nothing wakes it.
+ * A FIN reaches the program after every byte before it, and the program marks it. On
+ * EPOLLRDHUP from socket S, the engine waits until that mark is set, every byte S passed to
+ * user space is written, and every byte has entered the peer D's send queue (bytes_acked +
+ * SIOCOUTQ of D, from the base the program took); only then does it shutdown(D, SHUT_WR), so
+ * no byte is cut off. It polls for that with a short back-off, since nothing wakes it.
  */
 #include <errno.h>
 #include <stdlib.h>
