@@ -4,7 +4,8 @@
  * struct sm_config, or into one error naming the line and the key path (see config.h and
  * docs/config.md). Key paths use libconfig's own syntax, list indices from 0:
  * "routes.[1].backend" is the backend of the second route. The typed reads of settings and
- * the errors that name line and key are in config_setting.c; this file knows the sections.
+ * the errors that name line and key are in config_setting.c, the routes section in
+ * config_routes.c; this file knows the other sections and reads, frees and prints the file.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE		/* the GNU strerror_r(), returning the message */
@@ -19,15 +20,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_routes.h"
 #include "config_setting.h"
 #include "escape.h"
 
 #define CONFIG_MAX_FILE_SIZE (1024 * 1024)
 #define CONFIG_MAX_TIMEOUT_MS 3600000
 #define CONFIG_MAX_MAX_CONNECTIONS 1000000
-#define SNI_NAME_MAX 253
-#define SNI_LABEL_MAX 63
-#define ALPN_NAME_MAX 255
 
 static const char *const top_keys[] = { "listen", "timeouts", "backends", "routes", "workers",
 					"max_connections", "control", "metrics", "user", NULL };
@@ -35,7 +34,6 @@ static const char *const listen_keys[] = { "address", "accept_proxy", "trusted",
 static const char *const backend_keys[] = { "address", "proxy_protocol", "proxy_protocol_crc",
 					    NULL };
 static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", NULL };
-static const char *const route_keys[] = { "sni", "alpn", "source", "backend", NULL };
 
 /* Why text is not an address addr_parse() accepts, in words. */
 static const char *addr_problem(const char *text)
@@ -127,38 +125,6 @@ static bool addr_equal(const struct sm_addr *a, const struct sm_addr *b)
 	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
 }
 
-/* A non-empty array of prefixes (a route's source, a listener's trusted): *out, *count. */
-static int parse_prefixes(const config_setting_t *list, struct sm_cidr **out, size_t *count,
-			  struct config_error *err)
-{
-	const config_setting_t *s;
-	char q[QUOTE_MAX];
-	const char *str = NULL;
-	int i, n, ret;
-
-	n = cfg_get_nonempty_list(list,
-				  "an array of prefixes [ \"192.0.2.0/24\", \"2001:db8::/32\" ]",
-				  err);
-	if (n < 0)
-		return n;
-	*out = calloc((size_t)n, sizeof(**out));
-	if (!*out)
-		return cfg_err_nomem(err);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(list, (unsigned int)i);
-		ret = cfg_get_string(s, err, &str);
-		if (ret)
-			return ret;
-		if (cidr_parse(str, &(*out)[i]))
-			return cfg_err_at(err, s,
-					  "invalid prefix \"%s\": expected \"a.b.c.d/0..32\", "
-					  "\"ipv6/0..128\" or a bare address",
-					  cfg_quote(str, q, sizeof(q)));
-		(*count)++;
-	}
-	return 0;
-}
-
 /* --- sections -------------------------------------------------------------------------- */
 
 /* A listener's accept_proxy and trusted keys: both or neither. */
@@ -183,7 +149,7 @@ static int parse_accept_proxy(const config_setting_t *g, struct sm_listener *l,
 		return cfg_err_at(err, s,
 			      "requires trusted = [ \"prefix\", ... ]: the load balancers allowed "
 				  "to send the PROXY header");
-	return parse_prefixes(trusted, &l->trusted, &l->n_trusted, err);
+	return cfg_get_prefixes(trusted, &l->trusted, &l->n_trusted, err);
 }
 
 static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
@@ -394,216 +360,10 @@ static int parse_daemon_keys(const config_setting_t *root, struct sm_config *cfg
 	return 0;
 }
 
-/*
- * Check a host name of len bytes at name (already lowercased): [a-z0-9._-] only, labels of
- * 1..63 bytes, at most 253 in all. Returns NULL or why not.
- */
-static const char *hostname_problem(const char *name, size_t len)
-{
-	size_t i, label = 0;
-
-	if (!len)
-		return "empty name";
-	if (len > SNI_NAME_MAX)
-		return "longer than 253 characters";
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (c == '.') {
-			if (!label)
-				return "empty label";
-			label = 0;
-			continue;
-		}
-		if (c == '*')
-			return "'*' is only allowed as the whole first label, "
-			       "as in \"*.example.org\"";
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return "only letters, digits, '-', '_' and '.' are allowed";
-		if (++label > SNI_LABEL_MAX)
-			return "label longer than 63 characters";
-	}
-	if (!label)
-		return "empty label";
-	return NULL;
-}
-
-/*
- * "Example.ORG." -> exact "example.org"; "*.example.org" -> wildcard ".example.org".
- * Returns 0, -EINVAL with *why set, or -ENOMEM.
- */
-static int sni_pattern_parse(const char *text, struct sm_sni_pattern *p, const char **why)
-{
-	char buf[SNI_NAME_MAX + 2];
-	size_t i, len = strlen(text);
-	const char *name;
-
-	if (len && text[len - 1] == '.')
-		len--;
-	if (len > SNI_NAME_MAX) {
-		*why = "longer than 253 characters";
-		return -EINVAL;
-	}
-	for (i = 0; i < len; i++)
-		buf[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a') : text[i];
-	buf[len] = '\0';
-	p->wildcard = len >= 2 && buf[0] == '*' && buf[1] == '.';
-	name = p->wildcard ? buf + 2 : buf;
-	*why = hostname_problem(name, len - (size_t)(name - buf));
-	if (p->wildcard && !name[0])
-		*why = "nothing after \"*.\"";
-	if (*why)
-		return -EINVAL;
-	/* a wildcard keeps the dot before its suffix */
-	p->name = strdup(p->wildcard ? buf + 1 : buf);
-	return p->name ? 0 : -ENOMEM;
-}
-
-static int parse_sni(const config_setting_t *list, struct sm_route *r, struct config_error *err)
-{
-	const config_setting_t *s;
-	char q[QUOTE_MAX];
-	const char *str = NULL, *why = NULL;
-	int i, n, ret;
-
-	n = cfg_get_nonempty_list(list,
-				  "an array of host names [ \"example.org\", \"*.example.org\" ]",
-				  err);
-	if (n < 0)
-		return n;
-	r->sni = calloc((size_t)n, sizeof(*r->sni));
-	if (!r->sni)
-		return cfg_err_nomem(err);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(list, (unsigned int)i);
-		ret = cfg_get_string(s, err, &str);
-		if (ret)
-			return ret;
-		ret = sni_pattern_parse(str, &r->sni[i], &why);
-		if (ret == -ENOMEM)
-			return cfg_err_nomem(err);
-		if (ret)
-			return cfg_err_at(err, s, "invalid host name \"%s\": %s",
-					  cfg_quote(str, q, sizeof(q)), why);
-		r->n_sni++;
-	}
-	return 0;
-}
-
-static int parse_alpn(const config_setting_t *list, struct sm_route *r, struct config_error *err)
-{
-	const config_setting_t *s;
-	const char *str = NULL;
-	int i, n, ret;
-
-	n = cfg_get_nonempty_list(list, "an array of protocol names [ \"h2\", \"http/1.1\" ]", err);
-	if (n < 0)
-		return n;
-	r->alpn = calloc((size_t)n, sizeof(*r->alpn));
-	if (!r->alpn)
-		return cfg_err_nomem(err);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(list, (unsigned int)i);
-		ret = cfg_get_string(s, err, &str);
-		if (ret)
-			return ret;
-		if (!*str)
-			return cfg_err_at(err, s, "empty protocol name");
-		if (strlen(str) > ALPN_NAME_MAX)
-			return cfg_err_at(err, s, "protocol name longer than 255 bytes");
-		r->alpn[i] = strdup(str);
-		if (!r->alpn[i])
-			return cfg_err_nomem(err);
-		r->n_alpn++;
-	}
-	return 0;
-}
-
-static int find_backend(const struct sm_config *cfg, const char *name, size_t *idx)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->n_backends; i++) {
-		if (!strcmp(cfg->backends[i].name, name)) {
-			*idx = i;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static int parse_route(const config_setting_t *g, struct sm_config *cfg, struct sm_route *r,
-		       struct config_error *err)
-{
-	const config_setting_t *s;
-	char q[QUOTE_MAX];
-	const char *name = NULL;
-	int ret;
-
-	if (!config_setting_is_group(g))
-		return cfg_err_at(err, g, "expected a group { ...; backend = \"name\"; }, got %s",
-				  cfg_type_name(g));
-	r->line = cfg_line(g);
-	ret = cfg_check_keys(g, route_keys, err);
-	if (ret)
-		return ret;
-	s = config_setting_get_member(g, "backend");
-	if (!s)
-		return cfg_err_at(err, g, "missing required key \"backend\"");
-	ret = cfg_get_string(s, err, &name);
-	if (ret)
-		return ret;
-	if (find_backend(cfg, name, &r->backend))
-		return cfg_err_at(err, s, "no backend named \"%s\"", cfg_quote(name, q, sizeof(q)));
-	s = config_setting_get_member(g, "sni");
-	if (s) {
-		ret = parse_sni(s, r, err);
-		if (ret)
-			return ret;
-	}
-	s = config_setting_get_member(g, "alpn");
-	if (s) {
-		ret = parse_alpn(s, r, err);
-		if (ret)
-			return ret;
-	}
-	s = config_setting_get_member(g, "source");
-	if (s)
-		return parse_prefixes(s, &r->source, &r->n_source, err);
-	return 0;
-}
-
-static int parse_routes(const config_setting_t *root, struct sm_config *cfg,
-			struct config_error *err)
-{
-	const config_setting_t *list;
-	int i, n, ret;
-
-	list = config_setting_get_member(root, "routes");
-	if (!list)
-		return cfg_err_set(err, 0, "missing required key \"routes\"");
-	n = cfg_get_nonempty_list(list, "a list of groups ( { ...; backend = \"name\"; }, ... )",
-				  err);
-	if (n < 0)
-		return n;
-	cfg->routes = calloc((size_t)n, sizeof(*cfg->routes));
-	if (!cfg->routes)
-		return cfg_err_nomem(err);
-	for (i = 0; i < n; i++) {
-		/* counted first so that config_free() releases a half-parsed route */
-		cfg->n_routes++;
-		ret = parse_route(config_setting_get_elem(list, (unsigned int)i), cfg,
-				  &cfg->routes[i], err);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /* The sections in the order they are read: routes name backends, so backends come first. */
 static int (*const parse_sections[])(const config_setting_t *root, struct sm_config *cfg,
 				     struct config_error *err) = {
-	parse_listeners, parse_timeouts, parse_backends, parse_routes, parse_limits,
+	parse_listeners, parse_timeouts, parse_backends, config_parse_routes, parse_limits,
 	parse_daemon_keys,
 };
 
@@ -811,26 +571,6 @@ void config_free(struct sm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static void print_route(const struct sm_config *cfg, size_t i, FILE *f)
-{
-	const struct sm_route *r = &cfg->routes[i];
-	char buf[ADDR_STRLEN + 4], q[2 * ALPN_NAME_MAX];
-	size_t j;
-
-	fprintf(f, "  #%zu", i + 1);
-	for (j = 0; j < r->n_sni; j++)
-		fprintf(f, "%s%s%s", j ? "," : " sni=", r->sni[j].wildcard ? "*" : "",
-			r->sni[j].name);
-	for (j = 0; j < r->n_alpn; j++)
-		fprintf(f, "%s%s", j ? "," : " alpn=", cfg_quote(r->alpn[j], q, sizeof(q)));
-	for (j = 0; j < r->n_source; j++)
-		fprintf(f, "%s%s", j ? "," : " source=",
-			cidr_format(&r->source[j], buf, sizeof(buf)));
-	if (!r->n_sni && !r->n_alpn && !r->n_source)
-		fprintf(f, " (default)");
-	fprintf(f, " -> %s (line %d)\n", cfg->backends[r->backend].name, r->line);
-}
-
 static void print_listener(const struct sm_listener *l, FILE *f)
 {
 	char buf[ADDR_STRLEN + 4];
@@ -867,7 +607,7 @@ void config_print(const struct sm_config *cfg, FILE *f)
 	}
 	fprintf(f, "routes:\n");
 	for (i = 0; i < cfg->n_routes; i++)
-		print_route(cfg, i, f);
+		config_print_route(cfg, i, f);
 	fprintf(f, "timeouts: handshake_ms=%u connect_ms=%u\n", cfg->handshake_ms, cfg->connect_ms);
 	if (cfg->workers)
 		fprintf(f, "workers: %u, ", cfg->workers);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "config_setting.h"
 #include "escape.h"
 
@@ -412,4 +413,36 @@ int cfg_get_nonempty_list(const config_setting_t *s, const char *what,
 	if (n <= 0)
 		return cfg_err_at(err, s, "empty list: expected %s", what);
 	return n;
+}
+
+/* A non-empty array of prefixes (a route's source, a listener's trusted): *out, *count. */
+int cfg_get_prefixes(const config_setting_t *list, struct sm_cidr **out, size_t *count,
+		     struct config_error *err)
+{
+	const config_setting_t *s;
+	char q[QUOTE_MAX];
+	const char *str = NULL;
+	int i, n, ret;
+
+	n = cfg_get_nonempty_list(list,
+				  "an array of prefixes [ \"192.0.2.0/24\", \"2001:db8::/32\" ]",
+				  err);
+	if (n < 0)
+		return n;
+	*out = calloc((size_t)n, sizeof(**out));
+	if (!*out)
+		return cfg_err_nomem(err);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(list, (unsigned int)i);
+		ret = cfg_get_string(s, err, &str);
+		if (ret)
+			return ret;
+		if (cidr_parse(str, &(*out)[i]))
+			return cfg_err_at(err, s,
+					  "invalid prefix \"%s\": expected \"a.b.c.d/0..32\", "
+					  "\"ipv6/0..128\" or a bare address",
+					  cfg_quote(str, q, sizeof(q)));
+		(*count)++;
+	}
+	return 0;
 }

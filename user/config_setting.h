@@ -52,4 +52,8 @@ int cfg_get_opt_uint(const config_setting_t *group, const char *name, long long 
 int cfg_get_nonempty_list(const config_setting_t *s, const char *what,
 			  struct config_error *err);
 
+/* A non-empty array of prefixes (a route's source, a listener's trusted): *out, *count. */
+int cfg_get_prefixes(const config_setting_t *list, struct sm_cidr **out, size_t *count,
+		     struct config_error *err);
+
 #endif
