@@ -67,7 +67,18 @@ struct {
  */
 static __always_inline __u64 peer_entered(struct tcp_sock *tp, struct sm_dir_state *d)
 {
-	__u64 now = tp->bytes_acked + (__u32)(tp->write_seq - tp->snd_una);
+	__u32 una, i;
+	__u64 now = 0;
+
+	/* read without the peer's lock: an ACK between bytes_acked and snd_una would tear the
+	 * sum (and a torn base stays for the connection's life), so read until snd_una holds */
+	for (i = 0; i < 4; i++) {
+		una = *(volatile __u32 *)&tp->snd_una;
+		now = *(volatile __u64 *)&tp->bytes_acked +
+		      (__u32)(*(volatile __u32 *)&tp->write_seq - una);
+		if (*(volatile __u32 *)&tp->snd_una == una)
+			break;
+	}
 
 	if (!(d->peer_base & SM_BASE_SET))
 		d->peer_base = now | SM_BASE_SET;	/* one store: user space reads it */
@@ -112,6 +123,16 @@ static __always_inline void start_seq(__u64 cookie, struct sm_dir_state *d)
 		d->seq_known = 1;
 	}
 	bpf_sk_release(self);
+}
+
+/*
+ * After the counts: user space reads fin, then the counts (drained()). The compiler keeps the
+ * stores in this order; x86, the only target built (vmlinux.h), keeps them so for other CPUs.
+ */
+static __always_inline void set_fin(struct sm_dir_state *d)
+{
+	asm volatile("" ::: "memory");
+	*(volatile __u32 *)&d->fin = 1;
 }
 
 /* What the skb's TCP control block says: its first byte's sequence number, and FIN. */
@@ -198,7 +219,7 @@ int splice_verdict(struct __sk_buff *skb)
 	 * says every byte before it went through here. */
 	if (len == 0) {
 		if (fin)
-			d->fin = 1;
+			set_fin(d);
 		return SK_DROP;
 	}
 
@@ -209,7 +230,7 @@ int splice_verdict(struct __sk_buff *skb)
 		break;
 	case SEQ_REPEAT:
 		if (fin)
-			d->fin = 1;
+			set_fin(d);
 		return SK_DROP;
 	case SEQ_BROKEN:
 		/* passed, so user space wakes up, sees d->broken and resets the connection */
@@ -252,13 +273,13 @@ int splice_verdict(struct __sk_buff *skb)
 		d->dropped += len;
 	}
 	if (fin)
-		d->fin = 1;	/* after the count: user space reads fin, then the counts */
+		set_fin(d);
 	return ret;
 
 pass:
 	d->passed += len;
 	if (fin)
-		d->fin = 1;
+		set_fin(d);
 	return SK_PASS;
 }
 

@@ -40,7 +40,7 @@ struct sm_peer {
 
 /*
  * One direction of one connection. Each field has one writer: the verdict program (which runs
- * serialised per receiving socket) or user space. 64 bytes, so directions do not share a line.
+ * serialised per receiving socket) or user space.
  */
 struct sm_dir_state {
 	__u64 redirected;	/* BPF: bytes redirected to the peer inside the kernel */
@@ -53,8 +53,8 @@ struct sm_dir_state {
 	__u32 spills;		/* BPF: how many times spilling started */
 	__u32 next_seq;		/* BPF: TCP sequence number of the next new byte */
 	__u32 seq_known;	/* BPF: next_seq is set (from the socket's copied_seq) */
-	__u32 repeated_skbs;	/* BPF: skbs that repeated bytes, wholly (dropped) or partly
-				 * (the repeated head cut off) */
+	__u32 repeated_skbs;	/* BPF: skbs that began with bytes already carried or read by
+				 * user space (a PROXY header): dropped or cut */
 	__u32 broken;		/* BPF: bytes lost or a repeat that could not be cut off:
 				 * user space resets the connection */
 	__u32 fin;		/* BPF: the FIN went through the program, after every byte */
