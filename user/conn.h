@@ -106,15 +106,13 @@ struct conn {
 	bool dead;			/* ended; freed after the current epoll batch */
 	const char *detail;		/* static text or strerror() for the log line */
 	int err;			/* errno behind the end, 0 if none */
-	uint32_t consumed[2];		/* bytes user space read off socket [side] before the
-					 * hand-off (a received PROXY header): never carried */
 	uint64_t bytes[2];		/* client->backend, backend->client */
 	uint64_t bytes_counted[2];	/* of bytes[], what the stats already hold */
 	uint64_t connect_ns;		/* when connect() to the backend started */
 	uint32_t spills;		/* sockmap: times a direction spilled to user space */
 	uint64_t kernel_bytes;		/* sockmap: bytes redirected inside the kernel */
-	uint32_t repeated_skbs;		/* sockmap: skbs the kernel handed over again, wholly
-					 * or partly (the repeated bytes kept back) */
+	uint32_t repeated_skbs;		/* sockmap: skbs that began with bytes already carried,
+					 * or read by user space (a PROXY header): cut or dropped */
 	const struct engine_ops *engine;
 	union {
 		struct splice_state splice;

@@ -126,7 +126,6 @@ static int send_first_bytes(struct worker *w, struct conn *c)
 		}
 		taken += (size_t)n;
 	}
-	c->consumed[0] = (uint32_t)taken;
 	iov.iov_base = hdr;
 	iov.iov_len = hdr_len;
 	err = send_whole(c->fd[1], &iov, 1);

@@ -242,7 +242,9 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	/*
 	 * Edge-triggered input: the psock wakes readers only for bytes the program passed to
 	 * user space (a spill), never for redirected ones; level-triggered, it would spin. The
-	 * client is watched so since its accept; the backend was watched for its connect.
+	 * client is watched so since its accept; the backend was watched for its connect. A
+	 * client FIN whose edge went by while connecting is not lost: the SO_RCVLOWAT kick above
+	 * runs the queue (FIN included) through the program, whose data-ready wakes epoll again.
 	 */
 	err = watch(w, c, 1);
 	if (err)
@@ -304,12 +306,25 @@ static size_t room(int fd, int *sndbuf)
 	return free_bytes > WORKER_SCRATCH ? WORKER_SCRATCH : (size_t)free_bytes;
 }
 
+/* Keeps len bytes at buf, not yet written, as direction dir's rest. 0 or -ENOMEM. */
+static int keep(struct sockmap_spill *sp, const uint8_t *buf, size_t len)
+{
+	sp->rest = malloc(len);
+	if (!sp->rest)
+		return -ENOMEM;
+	memcpy(sp->rest, buf, len);
+	sp->rest_off = 0;
+	sp->rest_len = len;
+	return 0;
+}
+
 /* Writes buf to direction dir's destination; keeps what it did not take. 0, 1 blocked, -errno. */
 static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t *buf, size_t len)
 {
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
 	struct sm_dir_state *ds = dir_state(w, c, dir);
 	ssize_t n;
+	int err;
 
 	n = send(c->fd[!dir], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0) {
@@ -322,12 +337,9 @@ static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t 
 	if ((size_t)n == len)
 		return 0;
 	if (!sp->rest) {
-		sp->rest = malloc(len - n);
-		if (!sp->rest)
-			return -ENOMEM;
-		memcpy(sp->rest, buf + n, len - n);
-		sp->rest_off = 0;
-		sp->rest_len = len - n;
+		err = keep(sp, buf + n, len - n);
+		if (err)
+			return err;
 	} else {
 		sp->rest_off += n;
 	}
@@ -338,7 +350,7 @@ static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t 
 /*
  * Carries direction dir's passed bytes: recv() them from the source into the worker's scratch
  * buffer, at most what the destination can take, write() them on, publish the count for the
- * program. Nothing is read before every byte the kernel redirected earlier has entered the
+ * program. Nothing is written before every byte the kernel redirected earlier has entered the
  * destination's send queue. Returns 0, 1 when it must be polled again (redirected bytes still
  * flushing), or -errno on a socket error.
  */
@@ -347,40 +359,42 @@ static int carry(struct worker *w, struct conn *c, int dir)
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
 	struct sm_dir_state *ds = dir_state(w, c, dir);
 	int err, sndbuf = -1;
+	uint64_t redirected;
 	ssize_t n;
 
 	if (ds->broken) {
-		/* bytes the kernel lost, or a repeat it could not cut: the stream is not whole */
-		c->detail = dir ? "kernel lost bytes from the backend" :
-				  "kernel lost bytes from the client";
+		/* bytes lost before the program, or a repeat it could not cut off */
+		c->detail = dir ? "sequence check failed on the backend's bytes" :
+				  "sequence check failed on the client's bytes";
 		return -EPROTO;
 	}
 	/* Nothing passed to user space that is not written yet: no system call at all. A spill
 	 * that starts after this load wakes the worker again (EPOLLIN, edge-triggered). */
 	if (!sp->rest && __atomic_load_n(&ds->passed, __ATOMIC_ACQUIRE) == ds->written)
 		return 0;
-	if (sp->rest) {
-		err = carry_write(w, c, dir, sp->rest + sp->rest_off, sp->rest_len - sp->rest_off);
-		if (err)
-			return err < 0 ? err : 0;
-		free(sp->rest);
-		sp->rest = NULL;
-	}
-	set_want_out(w, c, !dir, false);
 	for (;;) {
 		/*
-		 * Passed bytes wait (written < passed), so the program keeps passing and redirects
-		 * nothing new: once what it redirected before has entered the destination's send
-		 * queue it stays so (our own writes enter it as they are made), and needs no new
-		 * look until redirected moves.
+		 * Nothing is written before what the program redirected has entered the
+		 * destination's send queue. While passed bytes wait it redirects nothing new, and
+		 * our own writes enter that queue as they are made, so the check holds until
+		 * redirected moves: it is made again only then.
 		 */
-		if (!sp->flushed_known || sp->flushed_at != ds->redirected) {
-			uint64_t redirected = ds->redirected;
-
+		redirected = __atomic_load_n(&ds->redirected, __ATOMIC_ACQUIRE);
+		if (!sp->flushed_known || sp->flushed_at != redirected) {
 			if (!redirected_flushed(w, c, dir))
 				return 1;
 			sp->flushed_known = true;
 			sp->flushed_at = redirected;
+		}
+		if (sp->rest) {
+			err = carry_write(w, c, dir, sp->rest + sp->rest_off,
+					  sp->rest_len - sp->rest_off);
+			if (err)
+				return err < 0 ? err : 0;
+			free(sp->rest);
+			sp->rest = NULL;
+			set_want_out(w, c, !dir, false);
+			continue;
 		}
 		n = recv(c->fd[dir], w->scratch, room(c->fd[!dir], &sndbuf), MSG_DONTWAIT);
 		if (n <= 0) {
@@ -388,6 +402,16 @@ static int carry(struct worker *w, struct conn *c, int dir)
 			if (n == 0 || errno == EAGAIN || errno == EINTR)
 				return 0;
 			return -errno;
+		}
+		/*
+		 * Caught up with passed, the program may have redirected an skb since the check
+		 * and then passed these bytes behind it: they wait, as rest, for the next check.
+		 */
+		if (__atomic_load_n(&ds->redirected, __ATOMIC_ACQUIRE) != redirected) {
+			err = keep(sp, w->scratch, (size_t)n);
+			if (err)
+				return err;
+			continue;
 		}
 		err = carry_write(w, c, dir, w->scratch, n);
 		if (err)
