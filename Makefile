@@ -75,7 +75,7 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(OUTPUT)/libsockmu
 	$(CC) $(CFLAGS) $(SMX_CFLAGS) -Itests/unit -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(SMX_LDFLAGS) \
 		-o $@ $< $(OUTPUT)/libsockmux.a $(LDLIBS)
 
-$(OUTPUT)/tests/%: tests/tools/%.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/tools/%.c $(wildcard tests/tools/*.h) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SMX_CFLAGS) $(SMX_LDFLAGS) -o $@ $< -lcrypto -lpthread
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "engine.h"
 #include "log.h"
 #include "reload.h"
 #include "worker.h"
@@ -33,10 +34,11 @@ const char *conn_end_str(enum conn_end end)
 	return end < END__COUNT ? end_names[end] : "?";
 }
 
-void conn_log(const struct conn *c, const char *engine)
+void conn_log(const struct conn *c)
 {
+	const char *engine = c->engine ? c->engine->name : "-";
 	const struct sm_config *cfg = &c->gen->cfg;
-	char client[ADDR_STRLEN], route[24], detail[160] = "", spills[96] = "";
+	char client[ADDR_STRLEN], route[24], detail[160] = "", spills[128] = "";
 	char via[ADDR_STRLEN + 8] = "";
 	const char *backend = "-";
 	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
@@ -62,8 +64,12 @@ void conn_log(const struct conn *c, const char *engine)
 
 		/* retransmissions overlapping bytes already carried: shown only when seen */
 		if (c->repeated_skbs)
-			snprintf(spills + n, sizeof(spills) - n, " repeated_skbs=%u",
-				 c->repeated_skbs);
+			n += snprintf(spills + n, sizeof(spills) - n, " repeated_skbs=%u",
+				      c->repeated_skbs);
+		/* a reset took bytes the psock held for user space (see user/sockmap.c) */
+		if (c->lost_on_reset && n < (int)sizeof(spills))
+			snprintf(spills + n, sizeof(spills) - n, " lost_on_reset=%" PRIu64,
+				 c->lost_on_reset);
 	}
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);

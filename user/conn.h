@@ -44,6 +44,19 @@ enum conn_end {
 	END__COUNT,
 };
 
+/*
+ * A socket of a spliced connection failed (a reset, or a send error). Bytes that came from it
+ * before the failure still go to the other socket; the engine calls worker_conn_fail_flushed()
+ * once it has handed them all over, and the other socket is reset when they have left it
+ * (acknowledged), or at deadline_ns. side -1: no failure.
+ */
+struct conn_fail {
+	int side;
+	int err;		/* -errno seen */
+	uint64_t deadline_ns;
+	uint32_t backoff_ms;
+};
+
 /* Engine state for splice(2): one pipe per direction. */
 struct splice_state {
 	int pipe[2][2];		/* [dir][0 read end, 1 write end] */
@@ -72,6 +85,7 @@ struct sockmap_state {
 	bool eof[2];		/* the socket of this side sent FIN */
 	bool shut[2];		/* FIN passed on for direction [dir] */
 	bool want_out[2];	/* EPOLLOUT wanted on socket [side] (a spill is blocked on it) */
+	bool src_gone;		/* the failed socket (conn->fail) has nothing more to read */
 	uint32_t backoff_ms;
 	struct sockmap_spill spill[2];	/* per direction */
 };
@@ -113,7 +127,10 @@ struct conn {
 	uint64_t kernel_bytes;		/* sockmap: bytes redirected inside the kernel */
 	uint32_t repeated_skbs;		/* sockmap: skbs that began with bytes already carried,
 					 * or read by user space (a PROXY header): cut or dropped */
-	const struct engine_ops *engine;
+	uint64_t lost_on_reset;		/* sockmap: bytes a failed socket's psock held for
+					 * user space, gone with it (see sockmap.c) */
+	struct conn_fail fail;
+	const struct engine_ops *engine;	/* the engine carrying c, set before its start() */
 	union {
 		struct splice_state splice;
 		struct sockmap_state sockmap;
@@ -123,6 +140,6 @@ struct conn {
 const char *conn_end_str(enum conn_end end);
 
 /* Writes c's one log line (conn_end must be set); names from its configuration. */
-void conn_log(const struct conn *c, const char *engine);
+void conn_log(const struct conn *c);
 
 #endif

@@ -5,7 +5,9 @@
  * An engine takes over a connection whose backend is connected (engine->start), is told of
  * every epoll event on its two sockets (engine->event), is polled while it waits for
  * something it cannot be woken for (engine->poll, at conn->next_poll_ns), and gives both
- * sockets back closed (engine->release). Two exist: splice(2) through a pipe per direction
+ * sockets back closed (engine->release). A socket that fails (a reset) is reported with
+ * worker_conn_fail(); the engine still moves every byte that came from it before the failure,
+ * then calls worker_conn_fail_flushed() until the reset is passed on. Two exist: splice(2) through a pipe per direction
  * (user/splice.c), and the BPF sockmap path (user/sockmap.c with bpf/sockmap.bpf.c).
  */
 #ifndef SOCKMUX_ENGINE_H
@@ -26,8 +28,13 @@ enum engine_kind {
 
 struct engine_ops {
 	const char *name;
-	/* Both sockets are connected and registered with the worker's epoll; 0 or -errno. */
+	/*
+	 * Both sockets are connected and registered with the worker's epoll; 0 or -errno. It may
+	 * end c (then release() runs, as for any end). -EOPNOTSUPP: this engine cannot carry c
+	 * and left it as it was; fallback, if any, is started instead.
+	 */
 	int (*start)(struct worker *w, struct conn *c);
+	const struct engine_ops *fallback;
 	/* side: 0 for the client socket, 1 for the backend socket. */
 	void (*event)(struct worker *w, struct conn *c, int side, uint32_t events);
 	void (*poll)(struct worker *w, struct conn *c, uint64_t now_ns);

@@ -134,6 +134,13 @@ static int send_first_bytes(struct worker *w, struct conn *c)
 	return err;
 }
 
+/*
+ * Gives c to the daemon's engine. c->engine is set before start(), which may already end c
+ * (a peer gone in the first pump): the engine's release() then runs like for any end. An
+ * engine that cannot take this connection (-EOPNOTSUPP: the sockmap takes only ESTABLISHED
+ * sockets, and a peer may have sent its FIN already) leaves it untouched, and its fallback
+ * carries it; the log line names the engine that did.
+ */
 static void handoff(struct worker *w, struct conn *c)
 {
 	const struct engine_ops *ops = w->d->ops;
@@ -149,14 +156,18 @@ static void handoff(struct worker *w, struct conn *c)
 	}
 	c->state = CONN_SPLICED;
 	stats_conn_bytes(w, c);
-	err = ops->start(w, c);
-	if (err) {
+	for (;;) {
+		c->engine = ops;
+		err = ops->start(w, c);
+		if (err != -EOPNOTSUPP || !ops->fallback)
+			break;
+		ops = ops->fallback;
+	}
+	if (err && !c->dead) {
 		c->err = -err;
 		c->detail = "engine hand-off failed";
 		worker_conn_end(w, c, END_INTERNAL);
-		return;
 	}
-	c->engine = ops;
 }
 
 static void connect_failed(struct worker *w, struct conn *c, int err)
@@ -213,6 +224,12 @@ void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events)
 
 	if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
+	if (err == ECONNRESET) {
+		/* connected, then reset: what the backend sent before it still goes to the client */
+		worker_conn_fail(w, c, 1, -err);
+		handoff(w, c);
+		return;
+	}
 	if (err) {
 		connect_failed(w, c, err);
 		return;
@@ -310,7 +327,8 @@ static ssize_t peek_client(struct worker *w, struct conn *c)
 		return -1;
 	}
 	if (n == 0) {
-		c->detail = "closed before sending anything";
+		c->detail = c->fail.side == 0 ? "reset before sending anything" :
+						 "closed before sending anything";
 		worker_conn_end(w, c, END_CLIENT_CLOSED);
 		return -1;
 	}
@@ -357,10 +375,11 @@ void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
 	enum tls_hello_status st;
 	ssize_t n;
 
+	/* A reset: the bytes that came before it are still routed and carried, then the reset
+	 * is passed on (worker_conn_fail()); a hello cut short by it ends here. */
 	if (events & EPOLLERR) {
-		c->detail = "reset before the hello";
-		worker_conn_end(w, c, END_CLIENT_CLOSED);
-		return;
+		worker_conn_fail(w, c, 0, 0);
+		events |= EPOLLRDHUP;
 	}
 	n = peek_client(w, c);
 	if (n <= 0)
@@ -393,6 +412,9 @@ void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
 		if ((size_t)n >= sizeof(w->peek)) {
 			c->detail = "ClientHello too large";
 			worker_conn_end(w, c, END_BAD_HELLO);
+		} else if (c->fail.side == 0) {
+			c->detail = "reset before the ClientHello was complete";
+			worker_conn_end(w, c, END_CLIENT_CLOSED);
 		} else if (events & (EPOLLRDHUP | EPOLLHUP)) {
 			c->detail = "ClientHello cut short by EOF";
 			worker_conn_end(w, c, END_BAD_HELLO);

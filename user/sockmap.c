@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -30,6 +32,7 @@
 
 #include "conn.h"
 #include "daemon.h"
+#include "engine.h"
 #include "log.h"
 #include "sockmap.h"
 #include "sockmap.skel.h"
@@ -195,6 +198,36 @@ static int watch(struct worker *w, struct conn *c, int side)
 	return worker_watch(w, c, side, ev, EPOLL_CTL_MOD);
 }
 
+/*
+ * Takes the client back out of verdict_map after the backend could not enter it, and tells
+ * whether the program moved none of the client's bytes meanwhile (so the fallback engine can
+ * carry the connection from the start). TCP_INFO takes the socket lock, so a program run
+ * that began before the delete has ended when it returns.
+ */
+static bool unverdict_client(struct sockmap_engine *e, struct conn *c)
+{
+	struct sockmap_state *s = &c->eng.sockmap;
+	struct sm_dir_state *ds = &e->counters[s->slot].dir[SM_DIR_UP];
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (bpf_map_delete_elem(e->verdict_fd, &s->cookie[0]) < 0)
+		return false;
+	if (getsockopt(c->fd[0], IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return false;
+	return !__atomic_load_n(&ds->redirected, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&ds->passed, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The kernel takes only ESTABLISHED sockets into a sockmap: a peer that sent its FIN before
+ * the hand-off (a request and its FIN at once; a backend that answers and closes as soon as it
+ * accepts) is refused with EOPNOTSUPP, and the fallback engine carries that connection. The
+ * sockets enter redir_map first: a refusal there leaves nothing to undo but the entries. Into
+ * verdict_map goes the client first, the backend last: the client's queued bytes wait for the
+ * SO_RCVLOWAT kick, so the program can only have run on new client bytes if the backend's
+ * FIN and such bytes both came in the few microseconds between the two inserts.
+ */
 static int sockmap_start(struct worker *w, struct conn *c)
 {
 	struct sockmap_engine *e = w->d->sockmap;
@@ -203,6 +236,8 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	__u32 count = 2;
 	int one = 1, err, i;
 
+	memset(s, 0, sizeof(*s));
+	s->slot = UINT32_MAX;
 	if (!w->n_free_slots)
 		return -ENOSPC;
 	s->slot = w->free_slots[--w->n_free_slots];
@@ -224,19 +259,26 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	}
 	/* Targets first, backend before client; then the sockets the program runs on. */
 	err = map_put_sock(e->redir_fd, s->cookie[1], c->fd[1]);
-	if (!err)
-		err = map_put_sock(e->redir_fd, s->cookie[0], c->fd[0]);
-	if (!err)
-		err = map_put_sock(e->verdict_fd, s->cookie[1], c->fd[1]);
-	if (!err)
-		err = map_put_sock(e->verdict_fd, s->cookie[0], c->fd[0]);
 	if (err)
 		goto out_unmap;
+	err = map_put_sock(e->redir_fd, s->cookie[0], c->fd[0]);
+	if (err)
+		goto out_redir;
+	err = map_put_sock(e->verdict_fd, s->cookie[0], c->fd[0]);
+	if (err)
+		goto out_redir;
+	err = map_put_sock(e->verdict_fd, s->cookie[1], c->fd[1]);
+	if (err == -EOPNOTSUPP && !unverdict_client(e, c)) {
+		c->detail = "the backend closed during the hand-off while the client sent";
+		err = -EPROTO;
+	}
+	if (err)
+		goto out_redir;
 	/* Bytes queued before the hand-off wait for the next data_ready: kick it. */
 	for (i = 0; i < 2; i++) {
 		if (setsockopt(c->fd[i], SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one)) < 0) {
 			err = -errno;
-			goto out_unmap;
+			goto out_redir;
 		}
 	}
 	/*
@@ -248,10 +290,16 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	 */
 	err = watch(w, c, 1);
 	if (err)
-		goto out_unmap;
+		goto out_redir;
 	stats_slot_own(w, s->slot, c);
 	return 0;
 
+out_redir:
+	/* out of both sockhashes: a refused socket falls back with a clean slate */
+	for (i = 0; i < 2; i++) {
+		bpf_map_delete_elem(e->verdict_fd, &s->cookie[i]);
+		bpf_map_delete_elem(e->redir_fd, &s->cookie[i]);
+	}
 out_unmap:
 	unmap_conn(e, s);
 out_slot:
@@ -318,7 +366,10 @@ static int keep(struct sockmap_spill *sp, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Writes buf to direction dir's destination; keeps what it did not take. 0, 1 blocked, -errno. */
+/*
+ * Writes buf to direction dir's destination; keeps what it did not take. 0, 1 blocked, or
+ * -errno (the destination failed).
+ */
 static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t *buf, size_t len)
 {
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
@@ -352,9 +403,10 @@ static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t 
  * buffer, at most what the destination can take, write() them on, publish the count for the
  * program. Nothing is written before every byte the kernel redirected earlier has entered the
  * destination's send queue. Returns 0, 1 when it must be polled again (redirected bytes still
- * flushing), or -errno on a socket error.
+ * flushing), or -errno on a socket error, with *side the socket that failed. A failed source
+ * that gives no more bytes (its psock went with the reset) is such an error too.
  */
-static int carry(struct worker *w, struct conn *c, int dir)
+static int carry(struct worker *w, struct conn *c, int dir, int *side)
 {
 	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
 	struct sm_dir_state *ds = dir_state(w, c, dir);
@@ -362,10 +414,12 @@ static int carry(struct worker *w, struct conn *c, int dir)
 	uint64_t redirected;
 	ssize_t n;
 
+	*side = !dir;	/* a write error: the destination failed */
 	if (ds->broken) {
 		/* bytes lost before the program, or a repeat it could not cut off */
 		c->detail = dir ? "sequence check failed on the backend's bytes" :
 				  "sequence check failed on the client's bytes";
+		*side = dir;
 		return -EPROTO;
 	}
 	/* Nothing passed to user space that is not written yet: no system call at all. A spill
@@ -396,9 +450,15 @@ static int carry(struct worker *w, struct conn *c, int dir)
 			set_want_out(w, c, !dir, false);
 			continue;
 		}
+		if (c->eng.sockmap.src_gone)
+			return 0;
 		n = recv(c->fd[dir], w->scratch, room(c->fd[!dir], &sndbuf), MSG_DONTWAIT);
 		if (n <= 0) {
-			/* 0 is not EOF here: passed bytes may still be on their way (drained()) */
+			*side = dir;
+			/* 0 is not EOF here: passed bytes may still be on their way (drained()),
+			 * unless the socket failed: its reset came after every byte */
+			if (n == 0 && c->fail.side == dir)
+				return -ECONNRESET;
 			if (n == 0 || errno == EAGAIN || errno == EINTR)
 				return 0;
 			return -errno;
@@ -436,19 +496,80 @@ static bool drained(struct worker *w, struct conn *c, int dir)
 	return redirected_flushed(w, c, dir);
 }
 
+static void poll_backoff(struct worker *w, struct conn *c, uint64_t now, uint64_t limit_ns)
+{
+	struct sockmap_state *s = &c->eng.sockmap;
+	uint64_t when;
+
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : SOCKMAP_POLL_MIN_MS;
+	if (s->backoff_ms > SOCKMAP_POLL_MAX_MS)
+		s->backoff_ms = SOCKMAP_POLL_MAX_MS;
+	when = now + s->backoff_ms * 1000000ull;
+	worker_poll_at(w, c, limit_ns && when > limit_ns ? limit_ns : when);
+}
+
+/*
+ * After a socket failed (c->fail): the bytes it sent before its reset still go on. Those the
+ * program redirected wait in the peer's psock until they entered its send queue; those it
+ * passed to user space are carried, unless the reset took them: the kernel unhashes a reset
+ * socket, which drops it from the sockhashes, and its psock, holding them, goes too (counted
+ * as lost_on_reset in the log line). Nothing goes towards the failed socket. Then the reset
+ * is passed on (worker_conn_fail_flushed()).
+ */
+static void step_failed(struct worker *w, struct conn *c, uint64_t now)
+{
+	struct sockmap_state *s = &c->eng.sockmap;
+	int dir = c->fail.side, side, err;
+	struct sm_dir_state *ds = dir_state(w, c, dir);
+	struct sockmap_spill *sp = &s->spill[dir];
+
+	err = carry(w, c, dir, &side);
+	if (err < 0 && side != dir) {
+		worker_conn_reset(w, c, dir, c->fail.err);	/* the other socket failed too */
+		return;
+	}
+	if (err < 0 && !s->src_gone) {
+		s->src_gone = true;
+		c->lost_on_reset = ds->passed - ds->written -
+				   (sp->rest ? sp->rest_len - sp->rest_off : 0);
+	}
+	if (!sp->rest && (s->src_gone || ds->written == ds->passed) &&
+	    redirected_flushed(w, c, dir)) {
+		s->backoff_ms = 0;
+		worker_conn_fail_flushed(w, c, now);
+		return;
+	}
+	if (now >= c->fail.deadline_ns) {
+		c->detail = dir ? "backend reset; the client did not take the last bytes in time" :
+				  "client reset; the backend did not take the last bytes in time";
+		worker_conn_reset(w, c, dir, c->fail.err);
+		return;
+	}
+	poll_backoff(w, c, now, c->fail.deadline_ns);
+}
+
 /* Carries, passes FINs on, ends the connection when both directions are done. */
 static void sockmap_step(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct sockmap_state *s = &c->eng.sockmap;
 	bool again = false;
-	int dir, err;
+	int dir, err, side;
 
+	if (c->fail.side >= 0) {
+		step_failed(w, c, now);
+		return;
+	}
 	for (dir = 0; dir < 2; dir++) {
 		if (s->shut[dir])
 			continue;
-		err = carry(w, c, dir);
+		err = carry(w, c, dir, &side);
+		if (err == -EPROTO) {
+			worker_conn_reset(w, c, dir, err);	/* the sequence check failed */
+			return;
+		}
 		if (err < 0) {
-			worker_conn_reset(w, c, dir, err);
+			worker_conn_fail(w, c, side, err);
+			step_failed(w, c, now);
 			return;
 		}
 		if (err > 0)
@@ -472,10 +593,7 @@ static void sockmap_step(struct worker *w, struct conn *c, uint64_t now)
 		worker_poll_at(w, c, 0);
 		return;
 	}
-	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : SOCKMAP_POLL_MIN_MS;
-	if (s->backoff_ms > SOCKMAP_POLL_MAX_MS)
-		s->backoff_ms = SOCKMAP_POLL_MAX_MS;
-	worker_poll_at(w, c, now + s->backoff_ms * 1000000ull);
+	poll_backoff(w, c, now, 0);
 }
 
 static void sockmap_poll(struct worker *w, struct conn *c, uint64_t now)
@@ -483,14 +601,13 @@ static void sockmap_poll(struct worker *w, struct conn *c, uint64_t now)
 	sockmap_step(w, c, now);
 }
 
+/* A reset is recorded, not acted on: the bytes that arrived before it go on first. */
 static void sockmap_event(struct worker *w, struct conn *c, int side, uint32_t events)
 {
 	struct sockmap_state *s = &c->eng.sockmap;
 
-	if (events & EPOLLERR) {
-		worker_conn_reset(w, c, side, 0);
-		return;
-	}
+	if ((events & EPOLLERR) && c->fail.side < 0)
+		worker_conn_fail(w, c, side, 0);
 	if (events & (EPOLLRDHUP | EPOLLHUP))
 		s->eof[side] = true;
 	if (events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP))
@@ -527,6 +644,7 @@ static void sockmap_release(struct worker *w, struct conn *c)
 
 const struct engine_ops sockmap_engine_ops = {
 	.name = "sockmap",
+	.fallback = &splice_engine_ops,
 	.start = sockmap_start,
 	.event = sockmap_event,
 	.poll = sockmap_poll,

@@ -5,11 +5,13 @@
  *
  * Both sockets are watched edge-triggered for input, output and hang-up; on any event both
  * directions are pumped until neither can progress. A source's EOF becomes shutdown(SHUT_WR)
- * on the destination once its pipe is empty (half-close); an error or reset on either side
- * becomes a reset of the other.
+ * on the destination once its pipe is empty (half-close). A reset or error on either side
+ * becomes a reset of the other, but only after every byte that came before it was moved and
+ * has left the other socket (worker_conn_fail()).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,8 +33,12 @@ static void close_pipes(struct splice_state *s)
 	}
 }
 
-/* Moves what it can in one direction; 0, or -errno on a socket error. */
-static int pump_dir(struct conn *c, int dir)
+/*
+ * Moves what it can in one direction: 0, or -errno with *side the socket that failed (the
+ * source on a read, the destination on a write). A source's EOF becomes a FIN on the
+ * destination once the pipe is empty; a failed source's end does not (it becomes a reset).
+ */
+static int pump_dir(struct conn *c, int dir, int *side)
 {
 	struct splice_state *s = &c->eng.splice;
 	int src = c->fd[dir], dst = c->fd[!dir];
@@ -48,6 +54,7 @@ static int pump_dir(struct conn *c, int dir)
 				c->bytes[dir] += n;
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN) {
+				*side = !dir;
 				return -errno;
 			}
 		}
@@ -61,32 +68,72 @@ static int pump_dir(struct conn *c, int dir)
 				s->eof[dir] = true;
 				progress = true;
 			} else if (errno != EAGAIN) {
+				*side = dir;
 				return -errno;
 			}
 		}
 	} while (progress);
 
-	if (s->eof[dir] && !s->in_pipe[dir] && !s->shut[dir]) {
+	if (s->eof[dir] && !s->in_pipe[dir] && !s->shut[dir] && c->fail.side < 0) {
 		shutdown(dst, SHUT_WR);
 		s->shut[dir] = true;
 	}
 	return 0;
 }
 
-static void pump(struct worker *w, struct conn *c)
+/*
+ * After a socket failed: its last bytes are still moved (a reset arrives behind the bytes sent
+ * before it, and splice(2) reads those first, then the error), nothing goes towards it, and
+ * once the pipe is empty the reset is passed on when the other socket has sent everything.
+ */
+static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct splice_state *s = &c->eng.splice;
+	int dir = c->fail.side;
 
-	for (int dir = 0; dir < 2; dir++) {
-		int err = pump_dir(c, dir);
+	if (s->eof[dir] && !s->in_pipe[dir]) {
+		worker_conn_fail_flushed(w, c, now);
+		return;
+	}
+	if (now >= c->fail.deadline_ns) {
+		c->detail = dir ? "backend reset; the client did not take the last bytes in time" :
+				  "client reset; the backend did not take the last bytes in time";
+		worker_conn_reset(w, c, dir, c->fail.err);
+		return;
+	}
+	/* the destination is full: its EPOLLOUT pumps again, the deadline bounds the wait */
+	worker_poll_at(w, c, c->fail.deadline_ns);
+}
 
-		if (err < 0) {
-			worker_conn_reset(w, c, dir, err);
+static void pump(struct worker *w, struct conn *c, uint64_t now)
+{
+	struct splice_state *s = &c->eng.splice;
+	int dir, side, err;
+
+	for (dir = 0; dir < 2; dir++) {
+		if (c->fail.side == !dir)
+			continue;	/* towards the failed socket: nothing can arrive */
+		err = pump_dir(c, dir, &side);
+		if (!err)
+			continue;
+		if (c->fail.side < 0) {
+			/* first failure: from now on only the failed side's bytes move */
+			worker_conn_fail(w, c, side, err);
+			dir = -1;
+			continue;
+		}
+		if (side != c->fail.side) {
+			/* the other socket failed too: nothing more can be delivered */
+			worker_conn_reset(w, c, c->fail.side, c->fail.err);
 			return;
 		}
+		s->eof[dir] = true;	/* the failed source gave its last byte */
+		dir = -1;		/* and whatever its pipe still holds goes on */
 	}
 	stats_conn_bytes(w, c);
-	if (s->shut[0] && s->shut[1])
+	if (c->fail.side >= 0)
+		pump_failed(w, c, now);
+	else if (s->shut[0] && s->shut[1])
 		worker_conn_end(w, c, END_CLOSED);
 }
 
@@ -95,6 +142,8 @@ static int splice_start(struct worker *w, struct conn *c)
 	struct splice_state *s = &c->eng.splice;
 	int dir, err, sz;
 
+	/* the state may follow an engine that could not take c (engine.h, fallback) */
+	memset(s, 0, sizeof(*s));
 	for (dir = 0; dir < 2; dir++)
 		s->pipe[dir][0] = s->pipe[dir][1] = -1;
 	for (dir = 0; dir < 2; dir++) {
@@ -111,7 +160,7 @@ static int splice_start(struct worker *w, struct conn *c)
 		if (err)
 			goto out_pipes;
 	}
-	pump(w, c);
+	pump(w, c, now_ns());
 	return 0;
 
 out_pipes:
@@ -119,18 +168,17 @@ out_pipes:
 	return err;
 }
 
+/* A reset is recorded, not acted on: the bytes that arrived before it are moved first. */
 static void splice_event(struct worker *w, struct conn *c, int side, uint32_t events)
 {
-	if (events & EPOLLERR) {
-		worker_conn_reset(w, c, side, 0);
-		return;
-	}
-	pump(w, c);
+	if ((events & EPOLLERR) && c->fail.side < 0)
+		worker_conn_fail(w, c, side, 0);
+	pump(w, c, now_ns());
 }
 
 static void splice_poll(struct worker *w, struct conn *c, uint64_t now)
 {
-	pump(w, c);
+	pump(w, c, now);
 }
 
 static void splice_release(struct worker *w, struct conn *c)

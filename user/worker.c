@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,7 +91,7 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 	if (c->engine)
 		c->engine->release(w, c);
 	stats_conn_ended(w, c);
-	conn_log(c, w->d->ops->name);
+	conn_log(c);
 	for (int i = 0; i < 2; i++) {
 		if (c->fd[i] >= 0)
 			close(c->fd[i]);
@@ -114,6 +116,42 @@ void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)
 			setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
 	worker_conn_end(w, c, END_RESET);
+}
+
+void worker_conn_fail(struct worker *w, struct conn *c, int side, int err)
+{
+	socklen_t len = sizeof(err);
+
+	if (c->fail.side >= 0)
+		return;
+	if (!err && getsockopt(c->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+		err = -err;
+	c->fail.side = side;
+	c->fail.err = err ? err : -ECONNRESET;
+	c->fail.deadline_ns = now_ns() + CONN_FAIL_FLUSH_MS * 1000000ull;
+	c->fail.backoff_ms = 0;
+}
+
+bool worker_conn_fail_flushed(struct worker *w, struct conn *c, uint64_t now)
+{
+	struct conn_fail *f = &c->fail;
+	int other = !f->side, outq = 0;
+
+	/* the other socket failed too, or everything it was given left it: pass the reset */
+	if (ioctl(c->fd[other], SIOCOUTQ, &outq) < 0 || outq <= 0 || now >= f->deadline_ns) {
+		if (outq > 0)
+			c->detail = f->side ? "backend reset; the client did not take the last bytes "
+					      "in time" :
+					      "client reset; the backend did not take the last bytes "
+					      "in time";
+		worker_conn_reset(w, c, f->side, f->err);
+		return true;
+	}
+	f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : 1;
+	if (f->backoff_ms > 50)
+		f->backoff_ms = 50;
+	worker_poll_at(w, c, now + f->backoff_ms * 1000000ull);
+	return false;
 }
 
 static void free_graveyard(struct worker *w)
@@ -152,6 +190,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	c->fd[1] = -1;
 	c->route = -1;
 	c->backend = -1;
+	c->fail.side = -1;
 	c->listener = ls->index;
 	c->accept_ns = now_ns();
 	addr_from_sockaddr((const struct sockaddr *)ss, len, &c->client);
@@ -213,12 +252,10 @@ static void conn_event(struct worker *w, struct conn *c, int side, uint32_t even
 			handshake_hello_event(w, c, events);
 		return;
 	case CONN_CONNECTING:
-		if (side == 1) {
+		if (side == 1)
 			handshake_connect_event(w, c, events);
-		} else if (events & EPOLLERR) {
-			c->detail = "client reset while connecting";
-			worker_conn_end(w, c, END_CLIENT_CLOSED);
-		}
+		else if (events & EPOLLERR)
+			worker_conn_fail(w, c, 0, 0);	/* its bytes still go on, then the reset */
 		return;
 	case CONN_SPLICED:
 		c->engine->event(w, c, side, events);

@@ -7,6 +7,7 @@
 #define SOCKMUX_WORKER_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conn.h"
@@ -75,6 +76,25 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end);
  * a reset. err is the error seen (-errno), or 0 to read it from side's SO_ERROR.
  */
 void worker_conn_reset(struct worker *w, struct conn *c, int side, int err);
+
+/*
+ * How long a reset waits for the bytes that came before it: a failed socket's last bytes are
+ * still delivered, and the reset passed on only once they have left the other socket
+ * (acknowledged by its peer), or after this long.
+ */
+#define CONN_FAIL_FLUSH_MS 2000
+
+/*
+ * Side `side` of spliced connection c failed (err -errno, or 0 to read SO_ERROR): records it
+ * in c->fail, the first failure only. The engine then moves on what the failed socket still
+ * holds and stops carrying anything towards it.
+ */
+void worker_conn_fail(struct worker *w, struct conn *c, int side, int err);
+/*
+ * The engine has handed every byte from the failed side to the other socket: resets c (true)
+ * once that socket's send queue is empty or the deadline passed, else asks for a poll (false).
+ */
+bool worker_conn_fail_flushed(struct worker *w, struct conn *c, uint64_t now);
 /*
  * Put c into a deadline list (hello, connecting) in c->deadline_ns order. Usually at the tail;
  * after a reload changed a timeout, connections under the old and new one mix.
