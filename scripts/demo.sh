@@ -3,14 +3,14 @@
 # demo.sh - sockmux on a built-in example, in a private network namespace (nothing on this
 # machine's real network is touched): an XMPP server and a web server on one domain, each
 # with its own certificate, behind sockmux on port 443; a few clients show where each
-# connection lands; then a clean stop. Run by `sudo make demo`.
+# connection lands; then a clean stop. Run by `make demo` (as root).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 SOCKMUX=$top/sockmux
 ENGINE=${SMX_ENGINE:-auto}
 
 if [ "$(id -u)" != 0 ]; then
-	echo "demo.sh: run as root (sudo make demo): it makes a private network namespace" >&2
+	echo "demo.sh: run as root (make demo): it makes a private network namespace" >&2
 	exit 1
 fi
 if [ -z "${SMX_IN_NETNS:-}" ]; then

@@ -32,7 +32,7 @@ if [ -z "$missing" ]; then
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-	echo "install-deps.sh: missing packages:$missing; run as root (sudo) to install them" >&2
+	echo "install-deps.sh: missing packages:$missing; run as root to install them" >&2
 	exit 1
 fi
 echo "install-deps.sh: installing:$missing"

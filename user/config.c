@@ -29,7 +29,9 @@
 #define CONFIG_MAX_MAX_CONNECTIONS 1000000
 
 static const char *const top_keys[] = { "listen", "timeouts", "backends", "routes", "workers",
-					"max_connections", "control", "metrics", "user", NULL };
+					"max_connections", "max_handshakes",
+					"max_connections_per_source", "control", "metrics", "user",
+					NULL };
 static const char *const listen_keys[] = { "address", "accept_proxy", "trusted", NULL };
 static const char *const backend_keys[] = { "address", "proxy_protocol", "proxy_protocol_crc",
 					    NULL };
@@ -296,11 +298,21 @@ static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
 
 	cfg->workers = 0;
 	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	cfg->max_handshakes = 0;
+	cfg->max_per_source = 0;
 	ret = cfg_get_opt_uint(root, "workers", 0, CONFIG_MAX_WORKERS, err, &cfg->workers);
 	if (ret)
 		return ret;
-	return cfg_get_opt_uint(root, "max_connections", 1, CONFIG_MAX_MAX_CONNECTIONS, err,
-				&cfg->max_connections);
+	ret = cfg_get_opt_uint(root, "max_connections", 1, CONFIG_MAX_MAX_CONNECTIONS, err,
+			       &cfg->max_connections);
+	if (ret)
+		return ret;
+	ret = cfg_get_opt_uint(root, "max_handshakes", 1, CONFIG_MAX_MAX_CONNECTIONS, err,
+			       &cfg->max_handshakes);
+	if (ret)
+		return ret;
+	return cfg_get_opt_uint(root, "max_connections_per_source", 0, CONFIG_MAX_MAX_CONNECTIONS,
+				err, &cfg->max_per_source);
 }
 
 /*
@@ -613,11 +625,28 @@ void config_print(const struct sm_config *cfg, FILE *f)
 		fprintf(f, "workers: %u, ", cfg->workers);
 	else
 		fprintf(f, "workers: auto, ");
-	fprintf(f, "max_connections: %u\n", cfg->max_connections);
+	fprintf(f, "max_connections: %u, max_handshakes: ", cfg->max_connections);
+	if (cfg->max_handshakes)
+		fprintf(f, "%u, ", cfg->max_handshakes);
+	else
+		fprintf(f, "auto (%u), ", config_max_handshakes(cfg, cfg->max_connections));
+	if (cfg->max_per_source)
+		fprintf(f, "max_connections_per_source: %u\n", cfg->max_per_source);
+	else
+		fprintf(f, "max_connections_per_source: off\n");
 	fprintf(f, "control: %s, metrics: %s\n", *cfg->control ? cfg->control : "off",
 		cfg->metrics_text ? cfg->metrics_text : "off");
 	if (cfg->user)
 		fprintf(f, "user: %s (line %d)\n", cfg->user, cfg->user_line);
+}
+
+unsigned int config_max_handshakes(const struct sm_config *cfg, unsigned int max_connections)
+{
+	unsigned int n = cfg->max_handshakes ? cfg->max_handshakes : max_connections / 4;
+
+	if (n > max_connections)
+		n = max_connections;
+	return n ? n : 1;
 }
 
 bool config_listener_trusts(const struct sm_listener *l, const struct sockaddr *sa)

@@ -79,6 +79,10 @@ struct sm_config {
 	unsigned int connect_ms;
 	unsigned int workers;		/* 0: one per online CPU */
 	unsigned int max_connections;	/* spliced and pending, whole daemon */
+	unsigned int max_handshakes;	/* before a routing decision; 0: auto (a quarter of
+					 * max_connections) */
+	unsigned int max_per_source;	/* max_connections_per_source: per client address
+					 * (IPv6: per /64); 0: no limit */
 	char *control;			/* Unix control socket path; "" when off */
 	bool control_explicit;		/* control = set in the file (not the default) */
 	char *metrics_text;		/* Prometheus endpoint as written, NULL when off */
@@ -109,6 +113,12 @@ void config_free(struct sm_config *cfg);
 
 /* Print listeners, backends and routes in order, one per line, as `sockmux check` does. */
 void config_print(const struct sm_config *cfg, FILE *f);
+
+/*
+ * How many connections may be before a routing decision at once, given the max_connections
+ * in force (lowered to fit the descriptors): max_handshakes, or a quarter of it by default.
+ */
+unsigned int config_max_handshakes(const struct sm_config *cfg, unsigned int max_connections);
 
 /*
  * Whether a peer at sa may connect to listener l: always, unless l has accept_proxy, whose

@@ -27,6 +27,8 @@ static const char *const end_names[END__COUNT] = {
 	[END_INTERNAL] = "internal_error",
 	[END_BAD_PROXY] = "bad_proxy_header",
 	[END_UNTRUSTED] = "untrusted_proxy",
+	[END_EVICTED] = "handshake_evicted",
+	[END_SOURCE_LIMIT] = "source_limit",
 };
 
 const char *conn_end_str(enum conn_end end)

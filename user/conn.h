@@ -41,6 +41,9 @@ enum conn_end {
 	END_INTERNAL,		/* a local resource failure (fds, memory, map update) */
 	END_BAD_PROXY,		/* accept_proxy listener: no valid PROXY header first */
 	END_UNTRUSTED,		/* accept_proxy listener: the peer is not in its trusted list */
+	END_EVICTED,		/* still before a routing decision when a newer connection
+				 * needed its place (max_handshakes, max_connections) */
+	END_SOURCE_LIMIT,	/* its client address held max_connections_per_source */
 	END__COUNT,
 };
 
@@ -117,6 +120,7 @@ struct conn {
 	char *sni;			/* escaped, NULL if none */
 	char *alpn;			/* escaped list "a,b", NULL if none */
 	bool is_tls;
+	bool source_counted;		/* counted in max_connections_per_source */
 	bool dead;			/* ended; freed after the current epoll batch */
 	const char *detail;		/* static text or strerror() for the log line */
 	int err;			/* errno behind the end, 0 if none */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,30 +26,79 @@
 #include "privdrop.h"
 #include "reload.h"
 #include "sockmap.h"
+#include "source_limit.h"
 #include "worker.h"
 
-/*
- * A connection holds 2 sockets, and with the splice engine 2 pipes (4 descriptors) more. Raise
- * the soft limit to what max_connections needs, up to the hard limit; if that falls short,
- * lower max_connections to what fits, so that accept() never fails for want of descriptors.
- */
-static void fit_nofile(struct daemon *d)
-{
-	unsigned int per_conn = d->engine == ENGINE_SPLICE ? 6 : 2;
-	rlim_t want = (rlim_t)d->max_connections * per_conn + 64;
-	struct rlimit rl;
+/* Descriptors beyond the connections': listeners, epolls, eventfds, BPF maps, control. */
+#define NOFILE_HEADROOM 64
+/* sockmap engine: connections its fallback (splice, two pipes each) may carry at once */
+#define NOFILE_FALLBACK_CONNS 32
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+static rlim_t nr_open(void)
+{
+	unsigned long long v = 1048576;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 1048576;
+		fclose(f);
+	}
+	return (rlim_t)v;
+}
+
+/*
+ * A connection holds 2 sockets, and with the splice engine 2 pipes (4 descriptors) more; the
+ * sockmap engine keeps room for the few connections its fallback carries. As HAProxy does,
+ * sockmux raises RLIMIT_NOFILE to what max_connections needs: the soft limit, and the hard
+ * one where it may (CAP_SYS_RESOURCE; up to fs.nr_open). Only what cannot be had lowers
+ * max_connections, so that accept() never fails for want of descriptors. Done before the
+ * engine opens, which sizes its maps by max_connections. The log says the limit and why.
+ */
+static void fit_nofile(struct daemon *d, enum engine_kind kind)
+{
+	bool sockmap = kind == ENGINE_SOCKMAP || kind == ENGINE_SOCKMAP_UNBOUNDED;
+	unsigned int per_conn = sockmap ? 2 : 6;
+	rlim_t extra = NOFILE_HEADROOM + (sockmap ? 4 * NOFILE_FALLBACK_CONNS : 0);
+	rlim_t want = (rlim_t)d->max_connections * per_conn + extra, cap = nr_open();
+	const char *hard_why = NULL;
+	struct rlimit rl, up;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
+	if (want > cap)
+		want = cap;
 	if (rl.rlim_cur >= want)
-		return;
-	pr_info("open files limited to %llu: max_connections lowered from %u to %llu",
-		(unsigned long long)rl.rlim_cur, d->max_connections,
-		(unsigned long long)(rl.rlim_cur - 64) / per_conn);
-	d->max_connections = (rl.rlim_cur - 64) / per_conn;
+		goto out_log;
+	up.rlim_cur = want;
+	up.rlim_max = rl.rlim_max > want ? rl.rlim_max : want;
+	if (up.rlim_max > rl.rlim_max && setrlimit(RLIMIT_NOFILE, &up) < 0) {
+		hard_why = errno == EPERM ? "not permitted: needs CAP_SYS_RESOURCE" : strerror(errno);
+		up.rlim_max = rl.rlim_max;
+		up.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		setrlimit(RLIMIT_NOFILE, &up);
+	} else if (up.rlim_max == rl.rlim_max) {
+		setrlimit(RLIMIT_NOFILE, &up);
+	}
+	if (hard_why)
+		pr_warn("open files: the hard limit %llu cannot be raised to the %llu that "
+			"max_connections %u needs (%s)",
+			(unsigned long long)rl.rlim_max, (unsigned long long)want,
+			d->max_connections, hard_why);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want) {
+		unsigned int fit = rl.rlim_cur > extra ? (rl.rlim_cur - extra) / per_conn : 1;
+
+		pr_warn("open files: max_connections lowered from %u to %u to fit the limit of %llu "
+			"(%u descriptors per connection with the %s engine)",
+			d->max_connections, fit ? fit : 1, (unsigned long long)rl.rlim_cur,
+			per_conn, sockmap ? "sockmap" : "splice");
+		d->max_connections = fit ? fit : 1;
+	}
+out_log:
+	pr_info("open files: limit %llu (hard %llu) for max_connections %u, %u descriptors each "
+		"and %llu more", (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+		d->max_connections, per_conn, (unsigned long long)extra);
 }
 
 static void use_splice(struct daemon *d)
@@ -269,12 +319,17 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
 		SOCKMUX_VERSION, boot->n_listeners, boot->n_backends, boot->n_routes,
 		d->n_workers);
+	fit_nofile(d, engine);
+	err = source_limit_init(&d->sources, boot->max_per_source, d->max_connections);
+	if (err) {
+		pr_err("max_connections_per_source: %s", strerror(-err));
+		goto out_free;
+	}
 	err = choose_engine(d, engine);
 	if (err)
 		goto out_free;
 	if (d->sockmap)
 		sockmap_log_ids(d->sockmap);
-	fit_nofile(d);
 	err = inherit_sockets(d);
 	if (err)
 		goto out_engine;
@@ -338,6 +393,7 @@ out_engine:
 	free(d->inherited);
 	sockmap_close(d->sockmap);
 out_free:
+	source_limit_fini(&d->sources);
 	config_gen_put(d->live);
 	config_gen_put(d->boot);
 	stats_names_fini(&d->names);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "source_limit.h"
 #include "stats.h"
 
 struct config_gen;
@@ -30,6 +31,7 @@ struct daemon {
 	atomic_uint live_gen;			/* live->gen, read without the lock */
 	atomic_uint reloads_failed;
 	unsigned int max_connections;		/* fitted to the descriptor limit */
+	struct source_limit sources;		/* max_connections_per_source */
 	struct stats_names names;		/* stats ids of everything configured */
 	enum engine_kind engine;
 	const struct engine_ops *ops;

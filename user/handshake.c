@@ -192,7 +192,7 @@ static void connect_backend(struct worker *w, struct conn *c)
 	}
 	c->fd[1] = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	list_del(&c->link);
+	worker_leave_hello(w, c);
 	c->state = CONN_CONNECTING;
 	c->connect_ns = now_ns();
 	if (connect(fd, (const struct sockaddr *)&b->addr.ss, b->addr.len) == 0) {
@@ -366,6 +366,9 @@ static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32
 		c->client = ph.src;
 		c->dst = ph.dst;
 	}
+	/* the client is known now: max_connections_per_source counts it */
+	if (!worker_count_source(w, c))
+		return -EPROTO;
 	return 0;
 }
 

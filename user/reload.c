@@ -92,6 +92,10 @@ static void warn_fixed(const struct sm_config *boot, const struct sm_config *cfg
 		key = "workers";
 	else if (cfg->max_connections != boot->max_connections)
 		key = "max_connections";
+	else if (cfg->max_handshakes != boot->max_handshakes)
+		key = "max_handshakes";
+	else if (cfg->max_per_source != boot->max_per_source)
+		key = "max_connections_per_source";
 	else if (strcmp(cfg->control, boot->control))
 		key = "control";
 	else if (str_differs(cfg->metrics_text, boot->metrics_text))

@@ -11,6 +11,7 @@
  * since later events of the same batch may still name it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include "listener.h"
 #include "log.h"
 #include "reload.h"
+#include "source_limit.h"
 #include "worker.h"
 
 #define EV_TAG_MASK 3ull
@@ -86,6 +88,10 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 		return;
 	c->dead = true;
 	c->end = end;
+	if (c->state == CONN_HELLO && !list_empty(&c->link))	/* in the hello list */
+		w->n_hello--;
+	if (c->source_counted)
+		source_limit_put(&w->d->sources, (const struct sockaddr *)&c->client.ss);
 	list_del(&c->link);
 	list_del(&c->all);
 	if (c->engine)
@@ -170,6 +176,39 @@ static void free_graveyard(struct worker *w)
 	}
 }
 
+bool worker_count_source(struct worker *w, struct conn *c)
+{
+	if (source_limit_take(&w->d->sources, (const struct sockaddr *)&c->client.ss)) {
+		c->source_counted = w->d->sources.limit != 0;
+		return true;
+	}
+	c->detail = "max_connections_per_source reached for this address";
+	worker_conn_end(w, c, END_SOURCE_LIMIT);
+	return false;
+}
+
+void worker_leave_hello(struct worker *w, struct conn *c)
+{
+	list_del(&c->link);
+	w->n_hello--;
+}
+
+/*
+ * Makes room for a new connection by ending the oldest one still before its routing decision
+ * (a slowloris holds its place no longer than the next newcomer needs it); false when none is.
+ */
+static bool evict_oldest_hello(struct worker *w)
+{
+	struct conn *old;
+
+	if (list_empty(&w->hello))
+		return false;
+	old = list_first_entry(&w->hello, struct conn, link);
+	old->detail = "ended to make room for a newer connection";
+	worker_conn_end(w, old, END_EVICTED);
+	return true;
+}
+
 static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 		       const struct sockaddr_storage *ss, socklen_t len)
 {
@@ -197,19 +236,23 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	list_add_tail(&c->all, &w->all);
 	w->n_conns++;
 	stats_conn_accepted(w, c);
-	if (w->n_conns > w->max_conns) {
-		worker_conn_end(w, c, END_LIMIT);
-		return;
-	}
 	if (!config_listener_trusts(&cfg->listeners[ls->index], (const struct sockaddr *)ss)) {
 		c->detail = "peer not in the listener's trusted prefixes";
 		worker_conn_end(w, c, END_UNTRUSTED);
+		return;
+	}
+	/* on an accept_proxy listener the client is known from its PROXY header only */
+	if (!cfg->listeners[ls->index].accept_proxy && !worker_count_source(w, c))
+		return;
+	if ((w->n_conns > w->max_conns || w->n_hello >= w->max_hello) && !evict_oldest_hello(w)) {
+		worker_conn_end(w, c, END_LIMIT);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->state = CONN_HELLO;
 	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
 	worker_add_deadline(&w->hello, c);
+	w->n_hello++;
 	/* Registering reports input already queued: the hello is read from that event. The
 	 * sockmap engine keeps this mask after the hand-off and does not re-arm the client. */
 	err = worker_watch(w, c, 0, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD);
@@ -218,6 +261,47 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 		c->detail = strerror(-err);
 		worker_conn_end(w, c, END_INTERNAL);
 	}
+}
+
+/* Watches (events EPOLLIN) or ignores (0) this worker's listening sockets. */
+static void listeners_watch(struct worker *w, uint32_t events)
+{
+	for (unsigned int i = 0; i < w->n_ls; i++) {
+		struct epoll_event ev = {
+			.events = events,
+			.data.u64 = ev_pack(&w->ls[i], EV_LISTENER),
+		};
+
+		epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->ls[i].fd, &ev);
+	}
+}
+
+/*
+ * accept() failed for want of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listening
+ * sockets, level-triggered, would wake the loop again at once, so they are ignored for a
+ * while (10 ms, doubling to 1 s while it goes on); the backlog waits in the kernel meanwhile,
+ * and everyone already connected is served. One log line per pause.
+ */
+static void accept_pause(struct worker *w, const struct listen_sock *ls, int err)
+{
+	w->accept_errors++;
+	w->accept_backoff_ms = w->accept_backoff_ms ? w->accept_backoff_ms * 2 : 10;
+	if (w->accept_backoff_ms > 1000)
+		w->accept_backoff_ms = 1000;
+	w->accept_resume_ns = now_ns() + w->accept_backoff_ms * 1000000ull;
+	listeners_watch(w, 0);
+	pr_warn("worker %u: accept on %s: %s; not accepting for %u ms (%" PRIu64 " such "
+		"failures so far, %u connections open)", w->id,
+		w->gen->cfg.listeners[ls->index].text, strerror(err), w->accept_backoff_ms,
+		w->accept_errors, w->n_conns);
+}
+
+static void accept_resume(struct worker *w, uint64_t now)
+{
+	if (!w->accept_resume_ns || now < w->accept_resume_ns)
+		return;
+	w->accept_resume_ns = 0;
+	listeners_watch(w, EPOLLIN);
 }
 
 static void accept_batch(struct worker *w, struct listen_sock *ls)
@@ -233,11 +317,10 @@ static void accept_batch(struct worker *w, struct listen_sock *ls)
 				return;
 			if (errno == ECONNABORTED || errno == EPROTO)
 				continue;
-			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: let the backlog wait for a close */
-			pr_warn("accept on %s: %s", w->gen->cfg.listeners[ls->index].text,
-				strerror(errno));
+			accept_pause(w, ls, errno);
 			return;
 		}
+		w->accept_backoff_ms = 0;
 		accept_one(w, ls, fd, &ss, len);
 	}
 }
@@ -278,6 +361,7 @@ static void run_timers(struct worker *w, uint64_t now)
 {
 	struct list_head *pos, *tmp;
 
+	accept_resume(w, now);
 	expire(w, &w->hello, now, END_HANDSHAKE_TIMEOUT);
 	expire(w, &w->connecting, now, END_CONNECT_TIMEOUT);
 	list_for_each_safe(pos, tmp, &w->polled) {
@@ -294,7 +378,10 @@ static int next_timeout_ms(struct worker *w, uint64_t now)
 	uint64_t next = UINT64_MAX;
 	struct list_head *pos, *tmp;
 
-	if (!list_empty(&w->hello))
+	if (w->accept_resume_ns)
+		next = w->accept_resume_ns;
+	if (!list_empty(&w->hello) &&
+	    list_first_entry(&w->hello, struct conn, link)->deadline_ns < next)
 		next = list_first_entry(&w->hello, struct conn, link)->deadline_ns;
 	if (!list_empty(&w->connecting)) {
 		uint64_t d = list_first_entry(&w->connecting, struct conn, link)->deadline_ns;
@@ -388,6 +475,9 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	w->max_conns = d->max_connections / d->n_workers;
 	if (!w->max_conns)
 		w->max_conns = 1;
+	w->max_hello = config_max_handshakes(cfg, d->max_connections) / d->n_workers;
+	if (!w->max_hello)
+		w->max_hello = 1;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0)
 		return -errno;

@@ -50,6 +50,12 @@ struct worker {
 	struct list_head graveyard;	/* ended in this epoll batch, freed after it */
 	unsigned int n_conns;
 	unsigned int max_conns;
+	unsigned int n_hello;		/* in CONN_HELLO (the hello list) */
+	unsigned int max_hello;		/* this worker's share of max_handshakes */
+	uint64_t accept_resume_ns;	/* accepting paused until then (out of descriptors or
+					 * memory); 0: accepting */
+	uint32_t accept_backoff_ms;
+	uint64_t accept_errors;		/* accept() failures for want of a resource */
 	/* sockmap slots owned by this worker: [slot_base, slot_base + max_conns) */
 	uint32_t slot_base;
 	uint32_t *free_slots;
@@ -100,6 +106,13 @@ bool worker_conn_fail_flushed(struct worker *w, struct conn *c, uint64_t now);
  * after a reload changed a timeout, connections under the old and new one mix.
  */
 void worker_add_deadline(struct list_head *list, struct conn *c);
+/*
+ * Counts c against max_connections_per_source (by c->client); false when that address holds
+ * its limit already: c is then ended (END_SOURCE_LIMIT).
+ */
+bool worker_count_source(struct worker *w, struct conn *c);
+/* c leaves CONN_HELLO (and the hello deadline list) for the next step. */
+void worker_leave_hello(struct worker *w, struct conn *c);
 /* Put c on the polled list (engine asks to be polled at c->next_poll_ns). */
 void worker_poll_at(struct worker *w, struct conn *c, uint64_t when_ns);
 

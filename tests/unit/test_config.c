@@ -144,7 +144,8 @@ static void test_print(void)
 		"  #3 source=192.0.2.0/24,2001:db8::/32 -> web (line 10)\n"
 		"  #4 (default) -> web (line 11)\n"
 		"timeouts: handshake_ms=5000 connect_ms=3000\n"
-		"workers: 2, max_connections: 16384\n"
+		"workers: 2, max_connections: 16384, max_handshakes: auto (4096), "
+		"max_connections_per_source: off\n"
 		"control: /run/sockmux/control.sock, metrics: off\n";
 	struct config_error err;
 	struct sm_config cfg;
@@ -187,8 +188,10 @@ static void test_defaults(void)
 	if (ASSERT_TRUE(f, "open_memstream")) {
 		config_print(&cfg, f);
 		fclose(f);
-		ASSERT_TRUE(strstr(out, "\nworkers: auto, max_connections: 16384\n"),
-			    "config_print says workers: auto");
+		ASSERT_TRUE(strstr(out, "\nworkers: auto, max_connections: 16384, "
+					"max_handshakes: auto (4096), "
+					"max_connections_per_source: off\n"),
+			    "config_print says workers: auto, the default limits");
 		ASSERT_TRUE(strstr(out, "  #1 (default) -> web (line 5)\n"),
 			    "config_print shows the default route");
 		free(out);
@@ -592,6 +595,10 @@ static const struct bad_case bad_cases[] = {
 	  4, "max_connections: 0 is out of range 1..1000000" },
 	{ "max_connections 1000001", L1 B1 R1 "max_connections = 1000001;\n",
 	  4, "max_connections: 1000001 is out of range 1..1000000" },
+	{ "max_handshakes 0", L1 B1 R1 "max_handshakes = 0;\n",
+	  4, "max_handshakes: 0 is out of range 1..1000000" },
+	{ "max_connections_per_source text", L1 B1 R1 "max_connections_per_source = \"4\";\n",
+	  4, "max_connections_per_source: expected an integer, got a string" },
 	{ "max_connections 64-bit", L1 B1 R1 "max_connections = 9999999999L;\n",
 	  4, "max_connections: 9999999999 is out of range" },
 	/* integers libconfig 1.5 would wrap to a valid value */
@@ -707,6 +714,21 @@ static void test_daemon_keys(void)
 	if (ASSERT_OK(config_parse(L1 B1 R1 "control = \"\";\n", "t", &cfg, &err),
 		      "daemon keys: control off")) {
 		ASSERT_STREQ(cfg.control, "", "control off");
+		config_free(&cfg);
+	}
+	if (ASSERT_OK(config_parse(L1 B1 R1 "max_connections = 1000;\n", "t", &cfg, &err),
+		      "limits: defaults")) {
+		ASSERT_EQ(cfg.max_per_source, 0, "no max_connections_per_source by default");
+		ASSERT_EQ(config_max_handshakes(&cfg, 1000), 250, "max_handshakes: a quarter");
+		ASSERT_EQ(config_max_handshakes(&cfg, 3), 1, "max_handshakes: at least 1");
+		config_free(&cfg);
+	}
+	if (ASSERT_OK(config_parse(L1 B1 R1 "max_handshakes = 500;\n"
+				   "max_connections_per_source = 8;\n", "t", &cfg, &err),
+		      "limits: set")) {
+		ASSERT_EQ(cfg.max_per_source, 8, "max_connections_per_source = 8");
+		ASSERT_EQ(config_max_handshakes(&cfg, 1000), 500, "max_handshakes = 500");
+		ASSERT_EQ(config_max_handshakes(&cfg, 300), 300, "max_handshakes within max_conn.");
 		config_free(&cfg);
 	}
 }
