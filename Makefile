@@ -36,7 +36,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tests/%,$(TOOL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all clean test unit fuzz asan demo vmlinux deps install bench check-tools
+.PHONY: all clean test unit fuzz asan demo vmlinux deps install bench check-tools soak fuzz-long
 .DELETE_ON_ERROR:
 # keep generated skeletons and BPF objects (make would delete them as intermediates)
 .SECONDARY: $(SKELS) $(SKELS:.skel.h=.bpf.o)
@@ -111,6 +111,23 @@ bench:
 
 deps:
 	scripts/install-deps.sh --test
+
+# Long runs, not part of `make test`: random faults through both engines against the direct
+# run (SOAK_ROUNDS rounds of SOAK_LANES concurrent cases), then the sockmap back-pressure
+# soak; and each fuzz target for FUZZ_MINUTES under ASan/UBSan, its corpus minimized after.
+SOAK_ROUNDS ?= 50
+SOAK_LANES ?= 4
+soak:
+	scripts/install-deps.sh --test
+	$(MAKE) all tools
+	tools/soak/fault-soak.sh $(SOAK_ROUNDS) $(SOAK_LANES)
+	tools/soak/sockmap-soak.sh $(SOAK_ROUNDS)
+
+FUZZ_MINUTES ?= 10
+fuzz-long:
+	scripts/install-deps.sh --test
+	$(MAKE) fuzz
+	tests/fuzz/fuzz-long.sh $(FUZZ_MINUTES)
 
 # The binary, the man pages and the systemd units (whose paths follow SBINDIR and SYSCONFDIR).
 PREFIX ?= /usr/local

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-FAULT=$SMX_TOP/.output/tests/smx-fault
+. "$(dirname "$0")/fault_lib.sh"
 SIZES=${SMX_FAULT_SIZES:-1 16 65536 67108864}
 SCENARIOS=$("$FAULT" list)
 
@@ -22,78 +22,6 @@ timeouts = { handshake_ms = 3000; connect_ms = 1000; };
 backends = { srv = { address = "127.0.0.1:9100"; }; };
 routes = ( { backend = "srv"; } );
 CONF
-
-# run_case CONNECT SCENARIO SIZE: one run; sets CL and SV to what the client and server saw.
-run_case() {
-	local connect=$1 scen=$2 size=$3 spid cpid i
-	: >"$T_DIR/srv.out"
-	"$FAULT" server --listen 127.0.0.1:9100 --scenario "$scen" --size "$size" \
-		>"$T_DIR/srv.out" 2>"$T_DIR/srv.err" &
-	spid=$!
-	T_PIDS+=("$spid")
-	wait_for "$T_DIR/srv.out" '^listening' 5
-	timeout 30 "$FAULT" client --connect "$connect" --scenario "$scen" --size "$size" \
-		>"$T_DIR/cli.out" 2>"$T_DIR/cli.err"
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	CL=$(grep '^role=client' "$T_DIR/cli.out" | tail -n 1)
-	SV=$(grep '^role=server' "$T_DIR/srv.out" | tail -n 1)
-}
-
-# end_of LINE: how an end saw the conversation end: "reset" if a read or a write failed so
-# (with two threads, whichever call comes first takes the error, the other then sees EOF or
-# EPIPE), else how its reading ended.
-end_of() {
-	local s r
-	s=$(field "$1" send_end)
-	r=$(field "$1" recv_end)
-	if [[ $s == reset || $s == pipe || $r == reset ]]; then echo reset; else echo "$r"; fi
-}
-
-# compare SCENARIO SIZE DIRECT_CL DIRECT_SV: what differs between the direct run and this
-# one (CL, SV), as text; empty when they agree.
-compare() {
-	local scen=$1 size=$2 dcl=$3 dsv=$4 out="" k
-	[ -n "$CL" ] && [ -n "$SV" ] || { echo "a side printed nothing"; return; }
-	for k in recv_ok; do
-		[ "$(field "$CL" $k)" = 1 ] || out+=" client:corrupt"
-		[ "$(field "$SV" $k)" = 1 ] || out+=" server:corrupt"
-	done
-	# exact: bytes each end received, and how it saw the end
-	local exact_cl="recv end" exact_sv="recv end" a b
-	case $scen in
-	reply_close)       exact_sv="recv" ;;
-	client_reset_down) exact_sv="end" ;;
-	server_reset_up)   exact_cl="end" ;;
-	never_reads)       exact_cl="end" ;;
-	close_first)       exact_cl="recv"; exact_sv="" ;;
-	esac
-	for k in $exact_cl; do
-		if [ $k = end ]; then a=$(end_of "$CL"); b=$(end_of "$dcl")
-		else a=$(field "$CL" $k); b=$(field "$dcl" $k); fi
-		[ "$a" = "$b" ] || out+=" client.$k=$a(direct:$b)"
-	done
-	for k in $exact_sv; do
-		if [ $k = end ]; then a=$(end_of "$SV"); b=$(end_of "$dsv")
-		else a=$(field "$SV" $k); b=$(field "$dsv" $k); fi
-		[ "$a" = "$b" ] || out+=" server.$k=$a(direct:$b)"
-	done
-	# a server that closes at once: EOF or reset, as TCP decides
-	if [ "$scen" = close_first ]; then
-		a=$(end_of "$CL")
-		[[ $a == eof || $a == reset ]] || out+=" client.end=$a"
-	fi
-	# the end comes about as soon as directly (loopback: a bound for the copies in between)
-	local dms pms
-	dms=$(field "$dcl" ms)
-	pms=$(field "$CL" ms)
-	[ "${pms:-99999}" -le $((2 * ${dms:-0} + 1000)) ] || out+=" client.ms=$pms(direct:$dms)"
-	echo "$out"
-}
 
 declare -A DCL DSV
 for scen in $SCENARIOS; do

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # run-fuzz.sh - runs every libFuzzer target briefly (SMX_FUZZ_SECONDS, default 20) over its
-# committed corpus (tests/fuzz/corpus/NAME, read only: new inputs go to a scratch dir).
+# committed corpus and seeds (tests/fuzz/corpus/NAME, tests/fuzz/seeds/NAME, read only: new
+# inputs go to a scratch dir). `make fuzz-long` (fuzz-long.sh) runs them for minutes.
 # TAP: one line per target. A crash, leak or sanitizer report fails it and keeps the input.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,9 +16,11 @@ for bin in "$top"/.output/fuzz/fuzz_*; do
 	n=$((n + 1))
 	scratch=$(mktemp -d)
 	corpus="$top/tests/fuzz/corpus/$name"
+	seeds=()
+	[ -d "$top/tests/fuzz/seeds/$name" ] && seeds=("$top/tests/fuzz/seeds/$name")
 	log="$scratch/log"
 	if (cd "$scratch" && "$bin" -max_total_time="$secs" -max_len=20000 -timeout=10 \
-		-rss_limit_mb=2048 "$scratch" ${corpus:+"$corpus"}) >"$log" 2>&1; then
+		-rss_limit_mb=2048 "$scratch" "$corpus" "${seeds[@]}") >"$log" 2>&1; then
 		runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+')
 		echo "ok $n - fuzz_$name: ${runs:-?} runs in ${secs}s, no crash"
 	else

@@ -5,7 +5,9 @@
  * and what each end saw is compared.
  *
  *   smx-fault server --listen ADDR --scenario NAME --size N   (one connection, then exits)
- *   smx-fault client --connect ADDR --scenario NAME --size N
+ *   smx-fault client --connect ADDR --scenario NAME --size N [--bind ADDR]
+ *   both: [--at BYTES] (where a mid-transfer fault happens; default half of N)
+ *         [--read-rate BYTES_PER_S] (a slow reader)
  *
  * The client always opens with OPENER (so that sockmux has bytes to route on, the same both
  * ways); every payload is the PRNG stream of peer_common.h (seed 1 upwards, 2 downwards), so a
@@ -61,6 +63,8 @@ static struct half tx = { .end = -1, .ok = true }, rx = { .end = -1, .ok = true 
 static enum role role;
 static const char *scen_name;
 static uint64_t size;
+static uint64_t fault_at = UINT64_MAX;	/* --at; UINT64_MAX: half of size */
+static uint64_t read_rate;		/* --read-rate, bytes/s; 0: as fast as it comes */
 static struct timespec t_start;
 
 static long ms_since_start(void)
@@ -151,6 +155,13 @@ static void recv_until(int fd, uint64_t limit)
 			want = limit - rx.bytes;
 		if (limit && !want)
 			return;
+		if (read_rate) {
+			/* stay on the line of read_rate bytes per second, 16 KiB at a time */
+			if (want > 16384)
+				want = 16384;
+			while ((double)rx.bytes > (double)read_rate * ms_since_start() / 1000)
+				usleep(2000);
+		}
 		n = recv(fd, buf, want, 0);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -255,9 +266,10 @@ static void send_and_recv(int fd, uint64_t n, long pace_ms, bool shut)
 	pthread_join(t, NULL);
 }
 
+/* Where a mid-transfer fault happens: --at, or half-way. */
 static uint64_t half_of(uint64_t n)
 {
-	return (n + 1) / 2;
+	return fault_at <= n ? fault_at : (n + 1) / 2;
 }
 
 /* --- scenarios: what the client does, what the server does --------------------------------- */
@@ -534,17 +546,21 @@ static int run_server(const char *addr, const struct scenario *sc)
 	return 0;
 }
 
-static int run_client(const char *addr, const struct scenario *sc)
+static int run_client(const char *addr, const char *bind_addr, const struct scenario *sc)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
+	struct sockaddr_storage ss, bs;
+	socklen_t len, blen;
 	int fd;
 
-	if (parse_addr(addr, &ss, &len)) {
+	if (parse_addr(addr, &ss, &len) || (bind_addr && parse_addr(bind_addr, &bs, &blen))) {
 		fprintf(stderr, "bad address %s\n", addr);
 		return 2;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind_addr && bind(fd, (struct sockaddr *)&bs, blen) < 0) {
+		perror("bind");
+		return 1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		perror("connect");
@@ -565,8 +581,10 @@ static int run_client(const char *addr, const struct scenario *sc)
 }
 
 static const char usage[] =
-	"usage: smx-fault server --listen ADDR --scenario NAME --size N\n"
-	"       smx-fault client --connect ADDR --scenario NAME --size N\n"
+	"usage: smx-fault server --listen ADDR --scenario NAME --size N [--at BYTES]\n"
+	"                        [--read-rate BYTES_PER_S]\n"
+	"       smx-fault client --connect ADDR --scenario NAME --size N [--at BYTES]\n"
+	"                        [--read-rate BYTES_PER_S] [--bind ADDR]\n"
 	"       smx-fault list\n";
 
 int main(int argc, char **argv)
@@ -576,10 +594,13 @@ int main(int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "scenario", required_argument, NULL, 's' },
 		{ "size", required_argument, NULL, 'n' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "read-rate", required_argument, NULL, 'r' },
+		{ "bind", required_argument, NULL, 'b' },
 		{ 0 }
 	};
 	const struct scenario *sc;
-	const char *addr = NULL;
+	const char *addr = NULL, *bind_addr = NULL;
 	int o;
 
 	if (argc < 2) {
@@ -599,6 +620,9 @@ int main(int argc, char **argv)
 		case 'c': addr = optarg; break;
 		case 's': scen_name = optarg; break;
 		case 'n': size = strtoull(optarg, NULL, 0); break;
+		case 'a': fault_at = strtoull(optarg, NULL, 0); break;
+		case 'r': read_rate = strtoull(optarg, NULL, 0); break;
+		case 'b': bind_addr = optarg; break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
@@ -610,5 +634,5 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	rx.md = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(rx.md, EVP_sha256(), NULL);
-	return role == SERVER ? run_server(addr, sc) : run_client(addr, sc);
+	return role == SERVER ? run_server(addr, sc) : run_client(addr, bind_addr, sc);
 }
