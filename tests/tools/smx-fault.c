@@ -41,6 +41,7 @@
 #define REQUEST_LEN 1024	/* reply_reset: what the server leaves unread */
 #define PACE_MS 1500		/* half-close scenarios: the other way flows this long */
 #define NEVER_READ_MS 1000	/* never_reads: the server holds the connection this long */
+#define NO_LIMIT UINT64_MAX
 
 enum role { CLIENT, SERVER };
 
@@ -142,7 +143,7 @@ static int send_n(int fd, uint64_t n, long pace_ms)
 	return 0;
 }
 
-/* Reads until EOF, an error, or limit bytes (0: no limit); records how it ended. */
+/* Reads until EOF, an error, or limit bytes (NO_LIMIT: none); records how it ended. */
 static void recv_until(int fd, uint64_t limit)
 {
 	static uint8_t buf[65536], expect[65536];
@@ -151,9 +152,9 @@ static void recv_until(int fd, uint64_t limit)
 		size_t want = sizeof(buf);
 		ssize_t n;
 
-		if (limit && limit - rx.bytes < want)
+		if (limit - rx.bytes < want)
 			want = limit - rx.bytes;
-		if (limit && !want)
+		if (!want)
 			return;
 		if (read_rate) {
 			/* stay on the line of read_rate bytes per second, 16 KiB at a time */
@@ -262,7 +263,7 @@ static void send_and_recv(int fd, uint64_t n, long pace_ms, bool shut)
 	pthread_t t;
 
 	pthread_create(&t, NULL, sender_main, &s);
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 	pthread_join(t, NULL);
 }
 
@@ -278,7 +279,7 @@ static uint64_t half_of(uint64_t n)
 static void reply_reset_client(int fd, uint64_t n)
 {
 	send_n(fd, REQUEST_LEN, 0);
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 }
 
 static void reply_reset_server(int fd, uint64_t n)
@@ -302,7 +303,7 @@ static void reply_fin_server(int fd, uint64_t n)
 		return;
 	send_n(fd, n, 0);
 	shutdown(fd, SHUT_WR);
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 }
 
 /* The server answers and closes while the client still sends: a reset behind the answer. */
@@ -327,14 +328,14 @@ static void req_fin_client(int fd, uint64_t n)
 {
 	send_n(fd, n, 0);
 	shutdown(fd, SHUT_WR);
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 }
 
 static void req_fin_server(int fd, uint64_t n)
 {
 	if (!recv_opener(fd))
 		return;
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 	send_n(fd, n, 0);
 }
 
@@ -350,7 +351,7 @@ static void client_reset_up_client(int fd, uint64_t n)
 static void client_reset_up_server(int fd, uint64_t n)
 {
 	if (recv_opener(fd))
-		recv_until(fd, 0);
+		recv_until(fd, NO_LIMIT);
 }
 
 /* The client resets half-way through its download. */
@@ -367,7 +368,7 @@ static void client_reset_down_server(int fd, uint64_t n)
 		return;
 	send_n(fd, n, 0);
 	if (!tx.end)
-		recv_until(fd, 0);
+		recv_until(fd, NO_LIMIT);
 }
 
 /* The server resets half-way through the client's upload. */
@@ -388,7 +389,7 @@ static void server_reset_up_server(int fd, uint64_t n)
 /* The server resets half-way through the client's download. */
 static void server_reset_down_client(int fd, uint64_t n)
 {
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 }
 
 static void server_reset_down_server(int fd, uint64_t n)
@@ -405,14 +406,14 @@ static void server_reset_down_server(int fd, uint64_t n)
 static void halfclose_client_client(int fd, uint64_t n)
 {
 	shutdown(fd, SHUT_WR);
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 }
 
 static void halfclose_client_server(int fd, uint64_t n)
 {
 	if (!recv_opener(fd))
 		return;
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 	send_n(fd, n, PACE_MS);
 }
 
@@ -427,7 +428,7 @@ static void halfclose_server_server(int fd, uint64_t n)
 	if (!recv_opener(fd))
 		return;
 	shutdown(fd, SHUT_WR);
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 }
 
 /* The server accepts and never reads; it closes after NEVER_READ_MS (a reset: unread data). */
@@ -458,7 +459,7 @@ static void close_first_server(int fd, uint64_t n)
 /* kill -9 of the server half-way through the download. */
 static void kill_server_client(int fd, uint64_t n)
 {
-	recv_until(fd, 0);
+	recv_until(fd, NO_LIMIT);
 }
 
 static void kill_server_server(int fd, uint64_t n)
@@ -481,7 +482,7 @@ static void kill_client_client(int fd, uint64_t n)
 static void kill_client_server(int fd, uint64_t n)
 {
 	if (recv_opener(fd))
-		recv_until(fd, 0);
+		recv_until(fd, NO_LIMIT);
 }
 
 #define SCENARIO(x) { #x, x##_client, x##_server }
