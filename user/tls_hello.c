@@ -203,6 +203,11 @@ static enum tls_hello_status read_host_name(struct hello_reader *rd, struct tls_
 		name_len--;
 	if (name_len == 0)
 		return bad(rd, "sni empty");
+	/* an empty label ("a..b", ".a", "a.." once the root dot is gone) names no host: a
+	 * backend that strips dots would see another name than the one routed on */
+	for (i = 0; i < name_len; i++)
+		if (out->sni[i] == '.' && (i == 0 || out->sni[i - 1] == '.' || i == name_len - 1))
+			return bad(rd, "sni has an empty label");
 	out->sni[name_len] = '\0';
 	out->sni_len = name_len;
 	out->has_sni = true;

@@ -843,7 +843,12 @@ static void test_sni(void)
 		  "example.org");
 	check_sni("sni _xmpp-client.Ex-1.org kept", "_xmpp-client.Ex-1.org", 21, TLS_HELLO_OK, NULL,
 		  "_xmpp-client.ex-1.org");
-	check_sni("sni a.. -> one dot stripped", "a..", 3, TLS_HELLO_OK, NULL, "a.");
+	check_sni("sni a..: an empty label, bad", "a..", 3, TLS_HELLO_BAD, "sni has an empty label",
+		  NULL);
+	check_sni("sni example.org..: bad, not example.org", "example.org..", 13, TLS_HELLO_BAD,
+		  "sni has an empty label", NULL);
+	check_sni("sni a..b: bad", "a..b", 4, TLS_HELLO_BAD, "sni has an empty label", NULL);
+	check_sni("sni .a: bad", ".a", 2, TLS_HELLO_BAD, "sni has an empty label", NULL);
 	check_sni("sni with NUL: bad", "exa\0mple.org", 12, TLS_HELLO_BAD, "sni has invalid byte",
 		  NULL);
 	check_sni("sni with trailing NUL: bad", "example.org\0", 12, TLS_HELLO_BAD,
