@@ -11,7 +11,7 @@
 # and adds hostile seeds derived from them (tiny records, lying lengths, duplicates, limits).
 #
 # usage: scripts/capture-hello.sh [OUTDIR]                (default: tests/fixtures/hello)
-#        scripts/capture-hello.sh --seeds OUTDIR CORPUS   (the repo's: tests/fuzz/corpus/tls_hello)
+#        scripts/capture-hello.sh --seeds OUTDIR CORPUS   (the repo's: tests/fuzz/seeds/tls_hello)
 set -eu
 
 SEEDS=

@@ -11,7 +11,7 @@
  *    names of 1..255 bytes, every number within its documented range;
  *  - config_print() writes something, and router_explain() agrees with router_match() for a
  *    few fixed inputs on every route.
- * Run with -max_len=4096: libconfig is slow on huge inputs. Seeds: tests/fuzz/corpus/config/.
+ * Run with -max_len=4096: libconfig is slow on huge inputs. Seeds: tests/fuzz/seeds/config/.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -11,7 +11,7 @@
  *    the same from exactly its header (the bytes after it are never looked at);
  *  - the parsed addresses and TLVs, encoded again as v1 and as v2 (with a CRC32C), parse
  *    back to the same addresses (in IPv4 form when both were IPv4-mapped) and TLVs.
- * Seeds: tests/fuzz/corpus/proxy_proto/ (real HAProxy and nginx headers, hostile ones).
+ * Seeds: tests/fuzz/seeds/proxy_proto/ (real HAProxy and nginx headers, hostile ones).
  */
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
  *  - a prefix of the input gives NEED_MORE or the same result (so the daemon may call again
  *    as bytes arrive), and an OK input parses the same from exactly raw_len bytes;
  *  - an OK TLS hello re-framed into records of another size parses the same.
- * Seeds: tests/fuzz/corpus/tls_hello/.
+ * Seeds: tests/fuzz/seeds/tls_hello/.
  */
 #include <stdio.h>
 #include <stdlib.h>

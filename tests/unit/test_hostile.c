@@ -14,7 +14,7 @@
  * control cases (honest inputs at the same limits) fail a parser that rejects everything.
  * alarm() turns a hang into a failure.
  *
- * Every input is also a seed in tests/fuzz/corpus/{tls_hello,proxy_proto}/, and a TAP line
+ * Every input is also a seed in tests/fuzz/seeds/{tls_hello,proxy_proto}/, and a TAP line
  * checks that the file holds the same bytes; SMX_UPDATE_CORPUS=1 (re)writes those files.
  */
 #include <errno.h>
@@ -33,7 +33,7 @@
 #ifndef FIXTURES
 #error "FIXTURES must name the tests/fixtures directory"
 #endif
-#define CORPUS FIXTURES "/../fuzz/corpus"
+#define CORPUS FIXTURES "/../fuzz/seeds"
 
 #define BUF_CAP (64 * 1024)
 /* inputs up to this size have every prefix checked; longer ones a few */
