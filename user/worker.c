@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -194,18 +195,41 @@ void worker_leave_hello(struct worker *w, struct conn *c)
 }
 
 /*
- * Makes room for a new connection by ending the oldest one still before its routing decision
- * (a slowloris holds its place no longer than the next newcomer needs it); false when none is.
+ * A connection whose deadline (or eviction) comes may have had its awaited event queued
+ * behind others in a busy epoll batch, or in the next one: look once more before ending it.
+ * True when it moved on, to its next state or to its end.
  */
-static bool evict_oldest_hello(struct worker *w)
+static bool moved_on(struct worker *w, struct conn *c)
 {
-	struct conn *old;
+	enum conn_state st = c->state;
+	struct pollfd p = { .fd = c->fd[1], .events = POLLOUT };
 
-	if (list_empty(&w->hello))
-		return false;
-	old = list_first_entry(&w->hello, struct conn, link);
-	old->detail = "ended to make room for a newer connection";
-	worker_conn_end(w, old, END_EVICTED);
+	if (st == CONN_HELLO)
+		handshake_hello_event(w, c, 0);
+	else if (st == CONN_CONNECTING && poll(&p, 1, 0) == 1)
+		handshake_connect_event(w, c, EPOLLOUT | (p.revents & POLLERR ? EPOLLERR : 0));
+	return c->dead || c->state != st;
+}
+
+/*
+ * Makes room for a new connection (max_connections, max_handshakes) by ending the oldest ones
+ * still before their routing decision, so that a slowloris holds its place only until
+ * someone needs it. Each is looked at once more first: one whose hello is there (a burst of
+ * good clients accepted but not read yet) is routed instead. False when no room can be made.
+ */
+static bool make_room(struct worker *w)
+{
+	while (w->n_conns > w->max_conns || w->n_hello >= w->max_hello) {
+		struct conn *old;
+
+		if (list_empty(&w->hello))
+			return false;
+		old = list_first_entry(&w->hello, struct conn, link);
+		if (moved_on(w, old))
+			continue;
+		old->detail = "ended to make room for a newer connection";
+		worker_conn_end(w, old, END_EVICTED);
+	}
 	return true;
 }
 
@@ -244,7 +268,7 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	/* on an accept_proxy listener the client is known from its PROXY header only */
 	if (!cfg->listeners[ls->index].accept_proxy && !worker_count_source(w, c))
 		return;
-	if ((w->n_conns > w->max_conns || w->n_hello >= w->max_hello) && !evict_oldest_hello(w)) {
+	if (!make_room(w)) {
 		worker_conn_end(w, c, END_LIMIT);
 		return;
 	}
@@ -353,7 +377,8 @@ static void expire(struct worker *w, struct list_head *list, uint64_t now, enum 
 
 		if (c->deadline_ns > now)
 			return;
-		worker_conn_end(w, c, end);
+		if (!moved_on(w, c))
+			worker_conn_end(w, c, end);
 	}
 }
 

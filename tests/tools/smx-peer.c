@@ -33,60 +33,6 @@
 
 #include "peer_common.h"
 
-/* A minimal TLS 1.2/1.3-style ClientHello with the given SNI and ALPN list ("a,b"). */
-static size_t build_hello(uint8_t *out, const char *sni, const char *alpn)
-{
-	uint8_t body[4096], ext[2048];
-	size_t b = 0, e = 0, n, i;
-
-	if (sni) {
-		n = strlen(sni);
-		ext[e++] = 0; ext[e++] = 0;			/* server_name */
-		ext[e++] = (n + 5) >> 8; ext[e++] = (n + 5) & 0xff;
-		ext[e++] = (n + 3) >> 8; ext[e++] = (n + 3) & 0xff;
-		ext[e++] = 0;					/* host_name */
-		ext[e++] = n >> 8; ext[e++] = n & 0xff;
-		memcpy(ext + e, sni, n);
-		e += n;
-	}
-	if (alpn) {
-		uint8_t list[512];
-		size_t l = 0;
-		const char *p = alpn;
-
-		while (*p) {
-			size_t k = strcspn(p, ",");
-
-			list[l++] = k;
-			memcpy(list + l, p, k);
-			l += k;
-			p += k;
-			if (*p)
-				p++;
-		}
-		ext[e++] = 0; ext[e++] = 16;
-		ext[e++] = (l + 2) >> 8; ext[e++] = (l + 2) & 0xff;
-		ext[e++] = l >> 8; ext[e++] = l & 0xff;
-		memcpy(ext + e, list, l);
-		e += l;
-	}
-	body[b++] = 3; body[b++] = 3;				/* legacy_version */
-	for (i = 0; i < 32; i++)
-		body[b++] = (uint8_t)(i * 7 + 1);		/* random */
-	body[b++] = 0;						/* session id */
-	body[b++] = 0; body[b++] = 4;				/* cipher suites */
-	body[b++] = 0x13; body[b++] = 0x01; body[b++] = 0xc0; body[b++] = 0x2f;
-	body[b++] = 1; body[b++] = 0;				/* compression */
-	body[b++] = e >> 8; body[b++] = e & 0xff;
-	memcpy(body + b, ext, e);
-	b += e;
-	out[0] = 22; out[1] = 3; out[2] = 1;
-	out[3] = (b + 4) >> 8; out[4] = (b + 4) & 0xff;
-	out[5] = 1; out[6] = 0; out[7] = b >> 8; out[8] = b & 0xff;
-	memcpy(out + 9, body, b);
-	return b + 9;
-}
-
 struct side {
 	int fd;
 	uint64_t bytes;
