@@ -39,6 +39,11 @@
 #define EV_TAG_MASK 3ull
 #define MAX_EVENTS 256
 #define ACCEPT_BATCH 64
+/* a newcomer may take the place of a connection this long without a hello (at most
+ * handshake_ms / 2) */
+#define EVICT_MIN_AGE_MS 250
+/* all connections past their hello and no room: look again this often */
+#define ACCEPT_FULL_RETRY_MS 10
 
 uint64_t now_ns(void)
 {
@@ -106,6 +111,9 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 	}
 	w->n_conns--;
 	list_add_tail(&c->link, &w->graveyard);
+	/* accepting paused for room or descriptors: this end may have made some */
+	if (w->accept_resume_ns)
+		w->accept_resume_ns = 1;
 }
 
 void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)
@@ -212,21 +220,42 @@ static bool moved_on(struct worker *w, struct conn *c)
 }
 
 /*
- * Makes room for a new connection (max_connections, max_handshakes) by ending the oldest ones
- * still before their routing decision, so that a slowloris holds its place only until
- * someone needs it. Each is looked at once more first: one whose hello is there (a burst of
- * good clients accepted but not read yet) is routed instead. False when no room can be made.
+ * How long a connection may wait for its first bytes before a newcomer may take its place: a
+ * good client sends its hello within a round trip, but a busy client or host can take a while
+ * (a burst of thousands); a slowloris waits far longer.
  */
-static bool make_room(struct worker *w)
+static uint64_t evict_age_ns(const struct worker *w)
 {
-	while (w->n_conns > w->max_conns || w->n_hello >= w->max_hello) {
+	uint64_t ms = w->gen->cfg.handshake_ms / 2;
+
+	return (ms < EVICT_MIN_AGE_MS ? ms : EVICT_MIN_AGE_MS) * 1000000ull;
+}
+
+/*
+ * Makes room for one more connection (max_connections, max_handshakes) before it is accepted,
+ * by ending the oldest ones still before their routing decision, so that a slowloris holds its
+ * place only until someone needs it. Each is looked at once more first: one whose hello is
+ * there is routed instead. One younger than evict_age_ns() is not ended: the newcomers then
+ * wait in the listen backlog until *retry_ns (or a connection ends). False when no room.
+ */
+static bool make_room(struct worker *w, uint64_t *retry_ns)
+{
+	uint64_t now = now_ns();
+
+	while (w->n_conns >= w->max_conns || w->n_hello >= w->max_hello) {
 		struct conn *old;
 
-		if (list_empty(&w->hello))
+		if (list_empty(&w->hello)) {
+			*retry_ns = now + ACCEPT_FULL_RETRY_MS * 1000000ull;
 			return false;
+		}
 		old = list_first_entry(&w->hello, struct conn, link);
 		if (moved_on(w, old))
 			continue;
+		if (now - old->accept_ns < evict_age_ns(w)) {
+			*retry_ns = old->accept_ns + evict_age_ns(w);
+			return false;
+		}
 		old->detail = "ended to make room for a newer connection";
 		worker_conn_end(w, old, END_EVICTED);
 	}
@@ -268,10 +297,6 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	/* on an accept_proxy listener the client is known from its PROXY header only */
 	if (!cfg->listeners[ls->index].accept_proxy && !worker_count_source(w, c))
 		return;
-	if (!make_room(w)) {
-		worker_conn_end(w, c, END_LIMIT);
-		return;
-	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->state = CONN_HELLO;
 	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
@@ -300,20 +325,27 @@ static void listeners_watch(struct worker *w, uint32_t events)
 	}
 }
 
+/* Ignores the listening sockets until `until` (the kernel keeps newcomers in the backlog). */
+static void accept_pause(struct worker *w, uint64_t until)
+{
+	if (!w->accept_resume_ns)
+		listeners_watch(w, 0);
+	w->accept_resume_ns = until;
+}
+
 /*
  * accept() failed for want of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listening
  * sockets, level-triggered, would wake the loop again at once, so they are ignored for a
- * while (10 ms, doubling to 1 s while it goes on); the backlog waits in the kernel meanwhile,
- * and everyone already connected is served. One log line per pause.
+ * while (10 ms, doubling to 1 s while it goes on, or until a connection ends); everyone
+ * already connected is served. One log line per pause.
  */
-static void accept_pause(struct worker *w, const struct listen_sock *ls, int err)
+static void accept_failed(struct worker *w, const struct listen_sock *ls, int err)
 {
 	w->accept_errors++;
 	w->accept_backoff_ms = w->accept_backoff_ms ? w->accept_backoff_ms * 2 : 10;
 	if (w->accept_backoff_ms > 1000)
 		w->accept_backoff_ms = 1000;
-	w->accept_resume_ns = now_ns() + w->accept_backoff_ms * 1000000ull;
-	listeners_watch(w, 0);
+	accept_pause(w, now_ns() + w->accept_backoff_ms * 1000000ull);
 	pr_warn("worker %u: accept on %s: %s; not accepting for %u ms (%" PRIu64 " such "
 		"failures so far, %u connections open)", w->id,
 		w->gen->cfg.listeners[ls->index].text, strerror(err), w->accept_backoff_ms,
@@ -333,15 +365,20 @@ static void accept_batch(struct worker *w, struct listen_sock *ls)
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
+		uint64_t retry_ns;
 		int fd;
 
+		if (!make_room(w, &retry_ns)) {
+			accept_pause(w, retry_ns);
+			return;
+		}
 		fd = accept4(ls->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			if (errno == ECONNABORTED || errno == EPROTO)
 				continue;
-			accept_pause(w, ls, errno);
+			accept_failed(w, ls, errno);
 			return;
 		}
 		w->accept_backoff_ms = 0;
