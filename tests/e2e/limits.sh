@@ -142,8 +142,13 @@ for engine in sockmap splice; do
 		test $? = 0
 	diag "$engine: probe under slowloris: $PROBE"
 	per=$(((rss1 - rss0) * 1024 / (held > 0 ? held : 1)))
-	check "$engine: daemon memory per slowloris connection held: $per bytes (<= 1024; $held held, RSS $rss0 -> $rss1 KiB)" \
-		test "$per" -le 1024
+	if [ -n "${SMX_SANITIZER:-}" ]; then
+		# ASan's allocator pads and quarantines every allocation: memory is not comparable
+		echo "ok $((T_N += 1)) - $engine: daemon memory per slowloris connection # SKIP sanitizer build ($per bytes)"
+	else
+		check "$engine: daemon memory per slowloris connection held: $per bytes (<= 1024; $held held, RSS $rss0 -> $rss1 KiB)" \
+			test "$per" -le 1024
+	fi
 	diag "$engine: ends: $(ends)"
 	stop_pid "$slow_pid"
 	stop_sockmux "$engine (slowloris)"
