@@ -95,12 +95,8 @@ static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 		worker_conn_fail_flushed(w, c, now);
 		return;
 	}
-	if (now >= c->fail.deadline_ns) {
-		c->detail = dir ? "backend reset; the client did not take the last bytes in time" :
-				  "client reset; the backend did not take the last bytes in time";
-		worker_conn_reset(w, c, dir, c->fail.err);
+	if (worker_conn_fail_overdue(w, c, now))
 		return;
-	}
 	/* the destination is full: its EPOLLOUT pumps again, the deadline bounds the wait */
 	worker_poll_at(w, c, c->fail.deadline_ns);
 }

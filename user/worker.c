@@ -147,21 +147,28 @@ void worker_conn_fail(struct worker *w, struct conn *c, int side, int err)
 	c->fail.backoff_ms = 0;
 }
 
+bool worker_conn_fail_overdue(struct worker *w, struct conn *c, uint64_t now)
+{
+	if (now < c->fail.deadline_ns)
+		return false;
+	c->detail = c->fail.side ? "backend reset; the client did not take the last bytes in time" :
+				   "client reset; the backend did not take the last bytes in time";
+	worker_conn_reset(w, c, c->fail.side, c->fail.err);
+	return true;
+}
+
 bool worker_conn_fail_flushed(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct conn_fail *f = &c->fail;
-	int other = !f->side, outq = 0;
+	int outq = 0;
 
 	/* the other socket failed too, or everything it was given left it: pass the reset */
-	if (ioctl(c->fd[other], SIOCOUTQ, &outq) < 0 || outq <= 0 || now >= f->deadline_ns) {
-		if (outq > 0)
-			c->detail = f->side ? "backend reset; the client did not take the last bytes "
-					      "in time" :
-					      "client reset; the backend did not take the last bytes "
-					      "in time";
+	if (ioctl(c->fd[!f->side], SIOCOUTQ, &outq) < 0 || outq <= 0) {
 		worker_conn_reset(w, c, f->side, f->err);
 		return true;
 	}
+	if (worker_conn_fail_overdue(w, c, now))
+		return true;
 	f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : 1;
 	if (f->backoff_ms > 50)
 		f->backoff_ms = 50;

@@ -96,6 +96,8 @@ void worker_conn_reset(struct worker *w, struct conn *c, int side, int err);
  * holds and stops carrying anything towards it.
  */
 void worker_conn_fail(struct worker *w, struct conn *c, int side, int err);
+/* Past the deadline of c->fail: resets c, saying the bytes did not get through (true). */
+bool worker_conn_fail_overdue(struct worker *w, struct conn *c, uint64_t now);
 /*
  * The engine has handed every byte from the failed side to the other socket: resets c (true)
  * once that socket's send queue is empty or the deadline passed, else asks for a poll (false).
