@@ -39,7 +39,7 @@
 #define OPENER "SMXF\n"
 #define OPENER_LEN 5
 #define REQUEST_LEN 1024	/* reply_reset: what the server leaves unread */
-#define PACE_MS 1500		/* half-close scenarios: the other way flows this long */
+#define PACE_MS 2000		/* half-close scenarios: the other way flows this long */
 #define NEVER_READ_MS 1000	/* never_reads: the server holds the connection this long */
 #define NO_LIMIT UINT64_MAX
 
