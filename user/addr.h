@@ -44,6 +44,11 @@ int addr_parse_host(const char *text, struct sm_addr *out);
 char *addr_format(const struct sockaddr *sa, char *buf, size_t size);
 /* Fills *out from a sockaddr of length len (AF_INET or AF_INET6). */
 void addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct sm_addr *out);
+/*
+ * Same family, address and port (IPv6: and scope, which the config's addresses never set);
+ * flow info is not part of where a socket listens or connects.
+ */
+bool addr_equal(const struct sm_addr *a, const struct sm_addr *b);
 /* True for an AF_INET6 address of the form ::ffff:a.b.c.d. */
 bool addr_is_v4mapped(const struct sockaddr *sa);
 

@@ -112,21 +112,6 @@ static int parse_address_group(const config_setting_t *g, const char *const *kno
 	return 0;
 }
 
-static bool addr_equal(const struct sm_addr *a, const struct sm_addr *b)
-{
-	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
-	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
-	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
-
-	if (a->ss.ss_family != b->ss.ss_family)
-		return false;
-	if (a->ss.ss_family == AF_INET)
-		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	return a6->sin6_port == b6->sin6_port &&
-	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
-}
-
 /* --- sections -------------------------------------------------------------------------- */
 
 /* A listener's accept_proxy and trusted keys: both or neither. */

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
+#include "config_gen.h"
 #include "conn.h"
 #include "engine.h"
 #include "log.h"
-#include "reload.h"
-#include "worker.h"
 
 static const char *const end_names[END__COUNT] = {
 	[END_CLOSED] = "closed",

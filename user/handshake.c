@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_gen.h"
 #include "conn.h"
 #include "daemon.h"
 #include "engine.h"
@@ -30,7 +31,6 @@
 #include "handshake.h"
 #include "log.h"
 #include "proxy_proto.h"
-#include "reload.h"
 #include "router.h"
 #include "tls_hello.h"
 #include "worker.h"

@@ -13,10 +13,10 @@
 
 #include "addr.h"
 #include "config.h"
+#include "config_gen.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
-#include "reload.h"
 
 #define METRICS_MAX_CONNECTIONS 16
 #define METRICS_TIMEOUT_S 10

@@ -10,8 +10,8 @@
 
 #include "addr.h"
 #include "config.h"
+#include "config_gen.h"
 #include "daemon.h"
-#include "reload.h"
 #include "sockmap.h"
 #include "stats.h"
 #include "worker.h"

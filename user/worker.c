@@ -26,13 +26,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_gen.h"
 #include "conn.h"
 #include "daemon.h"
 #include "engine.h"
 #include "handshake.h"
 #include "listener.h"
 #include "log.h"
-#include "reload.h"
 #include "source_limit.h"
 #include "worker.h"
 
@@ -44,14 +44,6 @@
 #define EVICT_MIN_AGE_MS 250
 /* all connections past their hello and no room: look again this often */
 #define ACCEPT_FULL_RETRY_MS 10
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static uint64_t ev_pack(void *p, enum ev_tag tag)
 {
@@ -319,24 +311,11 @@ static void accept_one(struct worker *w, struct listen_sock *ls, int fd,
 	}
 }
 
-/* Watches (events EPOLLIN) or ignores (0) this worker's listening sockets. */
-static void listeners_watch(struct worker *w, uint32_t events)
-{
-	for (unsigned int i = 0; i < w->n_ls; i++) {
-		struct epoll_event ev = {
-			.events = events,
-			.data.u64 = ev_pack(&w->ls[i], EV_LISTENER),
-		};
-
-		epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->ls[i].fd, &ev);
-	}
-}
-
 /* Ignores the listening sockets until `until` (the kernel keeps newcomers in the backlog). */
 static void accept_pause(struct worker *w, uint64_t until)
 {
 	if (!w->accept_resume_ns)
-		listeners_watch(w, 0);
+		worker_listen_watch(w, 0);
 	w->accept_resume_ns = until;
 }
 
@@ -364,7 +343,7 @@ static void accept_resume(struct worker *w, uint64_t now)
 	if (!w->accept_resume_ns || now < w->accept_resume_ns)
 		return;
 	w->accept_resume_ns = 0;
-	listeners_watch(w, EPOLLIN);
+	worker_listen_watch(w, EPOLLIN);
 }
 
 static void accept_batch(struct worker *w, struct listen_sock *ls)
@@ -572,24 +551,9 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	err = stats_worker_init(w);
 	if (err)
 		goto out_fini;
-	w->ls = calloc(cfg->n_listeners, sizeof(*w->ls));
-	if (!w->ls)
-		goto out_errno;
-	for (i = 0; i < cfg->n_listeners; i++) {
-		err = listener_get(&cfg->listeners[i].addr, d->inherited, d->n_inherited);
-		if (err < 0) {
-			pr_err("cannot listen on %s (%s:%d): %s", cfg->listeners[i].text, cfg->path,
-			       cfg->listeners[i].line, strerror(-err));
-			goto out_fini;
-		}
-		w->ls[i].fd = err;
-		w->ls[i].index = i;
-		w->n_ls++;
-		ev.events = EPOLLIN;
-		ev.data.u64 = ev_pack(&w->ls[i], EV_LISTENER);
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ls[i].fd, &ev) < 0)
-			goto out_errno;
-	}
+	err = worker_listen_update(w, cfg, true);
+	if (err)
+		goto out_fini;
 	return 0;
 
 out_errno:

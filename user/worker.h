@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "list.h"
 #include "stats.h"
@@ -33,6 +34,7 @@ struct listen_sock {
 };
 
 struct config_gen;
+struct sm_config;
 
 struct worker {
 	struct daemon *d;
@@ -72,6 +74,18 @@ void worker_stop(struct worker *w);
 void worker_wake(struct worker *w);
 void worker_join(struct worker *w);
 void worker_fini(struct worker *w);
+
+/*
+ * This worker's sockets for cfg's listeners (worker_listen.c): kept ones re-pointed, new ones
+ * opened, those cfg does not list closed. Called at start and between epoll batches, so no
+ * pending event names the old array. all_or_none (at start): a listener that cannot be opened
+ * is an error (-errno, logged); else it is logged and skipped.
+ */
+int worker_listen_update(struct worker *w, const struct sm_config *cfg, bool all_or_none);
+/* Watches (EPOLLIN) or ignores (0) this worker's listening sockets. */
+void worker_listen_watch(struct worker *w, uint32_t events);
+/* Adopts the daemon's newest configuration generation if it changed (worker_listen.c). */
+void worker_adopt_config(struct worker *w);
 
 /* epoll registration of one of a connection's sockets; 0 or -errno. */
 int worker_watch(struct worker *w, struct conn *c, int side, uint32_t events, int op);
@@ -117,7 +131,5 @@ bool worker_count_source(struct worker *w, struct conn *c);
 void worker_leave_hello(struct worker *w, struct conn *c);
 /* Put c on the polled list (engine asks to be polled at c->next_poll_ns). */
 void worker_poll_at(struct worker *w, struct conn *c, uint64_t when_ns);
-
-uint64_t now_ns(void);
 
 #endif
