@@ -27,7 +27,7 @@ USER_SRCS := $(wildcard user/*.c)
 LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
 LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
 # Pure parsers and matchers: no I/O, no BPF; what the fuzz targets link.
-PURE_SRCS := user/tls_hello.c user/addr.c user/config.c user/config_routes.c user/config_setting.c user/router.c user/escape.c user/proxy_proto.c
+PURE_SRCS := user/tls_hello.c user/hostname.c user/addr.c user/config.c user/config_routes.c user/config_setting.c user/router.c user/escape.c user/proxy_proto.c
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))

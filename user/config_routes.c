@@ -15,75 +15,51 @@
 #include "config.h"
 #include "config_routes.h"
 #include "config_setting.h"
+#include "hostname.h"
 
-#define SNI_NAME_MAX 253
-#define SNI_LABEL_MAX 63
 #define ALPN_NAME_MAX 255
 
 static const char *const route_keys[] = { "sni", "alpn", "source", "backend", NULL };
 
 /*
- * Check a host name of len bytes at name (already lowercased): [a-z0-9._-] only, labels of
- * 1..63 bytes, at most 253 in all. Returns NULL or why not.
- */
-static const char *hostname_problem(const char *name, size_t len)
-{
-	size_t i, label = 0;
-
-	if (!len)
-		return "empty name";
-	if (len > SNI_NAME_MAX)
-		return "longer than 253 characters";
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (c == '.') {
-			if (!label)
-				return "empty label";
-			label = 0;
-			continue;
-		}
-		if (c == '*')
-			return "'*' is only allowed as the whole first label, "
-			       "as in \"*.example.org\"";
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return "only letters, digits, '-', '_' and '.' are allowed";
-		if (++label > SNI_LABEL_MAX)
-			return "label longer than 63 characters";
-	}
-	if (!label)
-		return "empty label";
-	return NULL;
-}
-
-/*
- * "Example.ORG." -> exact "example.org"; "*.example.org" -> wildcard ".example.org".
+ * "Example.ORG." -> exact "example.org"; "*.example.org" -> wildcard ".example.org". The name
+ * (after "*." for a wildcard) follows the one host-name rule (hostname.h).
  * Returns 0, -EINVAL with *why set, or -ENOMEM.
  */
 static int sni_pattern_parse(const char *text, struct sm_sni_pattern *p, const char **why)
 {
-	char buf[SNI_NAME_MAX + 2];
-	size_t i, len = strlen(text);
-	const char *name;
+	static const char *const problem[] = {
+		[HOSTNAME_EMPTY] = "empty name",
+		[HOSTNAME_TOO_LONG] = "longer than 253 characters",
+		[HOSTNAME_BAD_BYTE] = "only letters, digits, '-', '_' and '.' are allowed",
+		[HOSTNAME_EMPTY_LABEL] = "empty label",
+		[HOSTNAME_LONG_LABEL] = "label longer than 63 characters",
+	};
+	char buf[HOSTNAME_MAX + 2];
+	size_t len = strlen(text), name_len;
+	enum hostname_problem hp;
 
-	if (len && text[len - 1] == '.')
-		len--;
-	if (len > SNI_NAME_MAX) {
-		*why = "longer than 253 characters";
+	p->wildcard = len >= 2 && text[0] == '*' && text[1] == '.';
+	if (p->wildcard) {
+		text += 2;
+		len -= 2;
+		if (!len || (len == 1 && text[0] == '.')) {
+			*why = "nothing after \"*.\"";
+			return -EINVAL;
+		}
+	}
+	if (memchr(text, '*', len)) {
+		*why = "'*' is only allowed as the whole first label, as in \"*.example.org\"";
 		return -EINVAL;
 	}
-	for (i = 0; i < len; i++)
-		buf[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a') : text[i];
-	buf[len] = '\0';
-	p->wildcard = len >= 2 && buf[0] == '*' && buf[1] == '.';
-	name = p->wildcard ? buf + 2 : buf;
-	*why = hostname_problem(name, len - (size_t)(name - buf));
-	if (p->wildcard && !name[0])
-		*why = "nothing after \"*.\"";
-	if (*why)
-		return -EINVAL;
 	/* a wildcard keeps the dot before its suffix */
-	p->name = strdup(p->wildcard ? buf + 1 : buf);
+	buf[0] = '.';
+	hp = hostname_normalize(text, len, buf + 1, &name_len);
+	if (hp != HOSTNAME_OK) {
+		*why = problem[hp];
+		return -EINVAL;
+	}
+	p->name = strdup(p->wildcard ? buf : buf + 1);
 	return p->name ? 0 : -ENOMEM;
 }
 

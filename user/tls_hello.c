@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "hostname.h"
 #include "tls_hello.h"
 
 #define TLS_RECORD_HEADER 5
@@ -172,44 +173,30 @@ static bool ext_is_grease(unsigned int type)
 	return (type & 0x0f0f) == 0x0a0a && (type >> 8) == (type & 0xff);
 }
 
-static bool host_byte_ok(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-	       c == '_';
-}
-
-/* HostName: lowercase it, refuse bytes outside [a-z0-9._-], strip one trailing dot. */
+/* HostName: as hostname.h says (lowercased, one trailing dot dropped, a DNS host name). */
 static enum tls_hello_status read_host_name(struct hello_reader *rd, struct tls_hello *out,
 					    size_t name_len)
 {
+	static const char *const why[] = {
+		[HOSTNAME_EMPTY] = "sni empty",
+		[HOSTNAME_TOO_LONG] = "sni longer than 253 bytes",
+		[HOSTNAME_BAD_BYTE] = "sni has invalid byte",
+		/* a backend that strips dots would see another name than the one routed on */
+		[HOSTNAME_EMPTY_LABEL] = "sni has an empty label",
+		[HOSTNAME_LONG_LABEL] = "sni has a label longer than 63 bytes",
+	};
+	char raw[TLS_SNI_MAX];
+	enum hostname_problem p;
 	enum tls_hello_status st;
-	size_t i;
 
 	if (name_len == 0 || name_len > TLS_SNI_MAX)
 		return bad(rd, "sni length");
-	st = rd_read(rd, (uint8_t *)out->sni, name_len);
+	st = rd_read(rd, (uint8_t *)raw, name_len);
 	if (st != TLS_HELLO_OK)
 		return st;
-	for (i = 0; i < name_len; i++) {
-		uint8_t c = (uint8_t)out->sni[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		if (!host_byte_ok(c))
-			return bad(rd, "sni has invalid byte");
-		out->sni[i] = (char)c;
-	}
-	if (out->sni[name_len - 1] == '.')
-		name_len--;
-	if (name_len == 0)
-		return bad(rd, "sni empty");
-	/* an empty label ("a..b", ".a", "a.." once the root dot is gone) names no host: a
-	 * backend that strips dots would see another name than the one routed on */
-	for (i = 0; i < name_len; i++)
-		if (out->sni[i] == '.' && (i == 0 || out->sni[i - 1] == '.' || i == name_len - 1))
-			return bad(rd, "sni has an empty label");
-	out->sni[name_len] = '\0';
-	out->sni_len = name_len;
+	p = hostname_normalize(raw, name_len, out->sni, &out->sni_len);
+	if (p != HOSTNAME_OK)
+		return bad(rd, why[p]);
 	out->has_sni = true;
 	return TLS_HELLO_OK;
 }

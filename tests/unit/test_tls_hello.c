@@ -863,15 +863,23 @@ static void test_sni(void)
 		  "sni has invalid byte", NULL);
 	check_sni("sni \".\": bad", ".", 1, TLS_HELLO_BAD, "sni empty", NULL);
 
+	/* 253 bytes in labels of 63: the longest host name (hostname.h) */
 	memset(name, 'a', sizeof(name));
-	name[TLS_SNI_MAX] = '\0';
-	check_sni("sni of 255 bytes: ok", name, TLS_SNI_MAX, TLS_HELLO_OK, NULL, name);
+	for (int i = 63; i < 253; i += 64)
+		name[i] = '.';
+	name[253] = '\0';
+	check_sni("sni of 253 bytes in labels of 63: ok", name, 253, TLS_HELLO_OK, NULL, name);
+	memcpy(want, name, 254);
+	name[253] = '.';
+	check_sni("sni of 253 bytes and the root dot: 253 kept", name, 254, TLS_HELLO_OK, NULL,
+		  want);
+	name[253] = 'a';
+	check_sni("sni of 254 bytes: bad", name, 254, TLS_HELLO_BAD, "sni longer than 253 bytes",
+		  NULL);
 	check_sni("sni of 256 bytes: bad", name, TLS_SNI_MAX + 1, TLS_HELLO_BAD, "sni length", NULL);
-	name[TLS_SNI_MAX - 1] = '.';
-	memset(want, 'a', TLS_SNI_MAX - 1);
-	want[TLS_SNI_MAX - 1] = '\0';
-	check_sni("sni of 255 bytes with trailing dot: 254 kept", name, TLS_SNI_MAX, TLS_HELLO_OK,
-		  NULL, want);
+	memset(name, 'a', 64);
+	check_sni("sni with a label of 64 bytes: bad", name, 64, TLS_HELLO_BAD,
+		  "sni has a label longer than 63 bytes", NULL);
 }
 
 /* A hello padded (extension 21) to exactly hello_len bytes. */

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+/* cmd_check.c - `sockmux check`: validate a configuration file and print it. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd.h"
+#include "config.h"
+
+const char cmd_check_usage[] =
+	"usage: sockmux check -c FILE\n"
+	"\n"
+	"Validates the configuration file and prints its listeners, backends and routes in\n"
+	"order. On error prints FILE:LINE: message and exits 1.\n";
+
+static const struct option check_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+int cmd_check(const struct cmd *cmd, int argc, char **argv)
+{
+	const char *path = NULL;
+	struct sm_config cfg;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "c:h", check_opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return 0;
+		default:
+			fputs(cmd->usage, stderr);
+			return 1;
+		}
+	}
+	if (cmd_load_config(path, &cfg))
+		return 1;
+	printf("%s: OK\n", path);
+	config_print(&cfg, stdout);
+	config_free(&cfg);
+	return 0;
+}

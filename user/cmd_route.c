@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd_route.c - `sockmux route`: the route a connection with the given SNI, ALPN and source
+ * would get, and why each earlier route does not match, without running anything.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cmd.h"
+#include "config.h"
+#include "hostname.h"
+#include "router.h"
+#include "tls_hello.h"
+
+const char cmd_route_usage[] =
+	"usage: sockmux route -c FILE [--sni NAME] [--alpn P1,P2] [--src ADDR] [--not-tls]\n"
+	"\n"
+	"Prints the route and backend a connection with these properties would get, and why,\n"
+	"without running anything. Exit status: 0 routed, 1 error, 2 no route matches.\n"
+	"  -c, --config FILE  configuration file\n"
+	"  -s, --sni NAME     the ClientHello's server name (none if absent)\n"
+	"  -a, --alpn LIST    comma-separated ALPN protocols the client offers\n"
+	"  -S, --src ADDR     client address, e.g. 192.0.2.7 or [2001:db8::7]:51000\n"
+	"  -n, --not-tls      the connection is not TLS at all\n";
+
+static const struct option route_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "sni", required_argument, NULL, 's' },
+	{ "alpn", required_argument, NULL, 'a' },
+	{ "src", required_argument, NULL, 'S' },
+	{ "not-tls", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+/* The options as given, and the route_input made of them (in points into this struct). */
+struct route_query {
+	const char *path, *sni, *alpn, *src;
+	struct route_input in;
+	char host[HOSTNAME_MAX + 1];
+	uint8_t wire[TLS_ALPN_MAX];
+	struct sm_addr sa;
+};
+
+/* --sni NAME as the daemon would see it (hostname.h); 0 or -EINVAL. */
+static int sni_to_host(const char *sni, char *host)
+{
+	size_t len;
+
+	return hostname_normalize(sni, strlen(sni), host, &len) == HOSTNAME_OK ? 0 : -EINVAL;
+}
+
+/* "h2,http/1.1" -> wire-format protocol_name_list; 0 or -EINVAL. */
+static int alpn_to_wire(const char *list, uint8_t *out, size_t size, size_t *len)
+{
+	const char *p = list;
+
+	*len = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 0 || n > 255 || *len + 1 + n > size)
+			return -EINVAL;
+		out[(*len)++] = (uint8_t)n;
+		memcpy(out + *len, p, n);
+		*len += n;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return *len ? 0 : -EINVAL;
+}
+
+/* Fills q->in from the options; reports a bad one on stderr and returns -EINVAL. */
+static int route_query_build(struct route_query *q)
+{
+	if (!q->in.is_tls && (q->sni || q->alpn)) {
+		fprintf(stderr, "sockmux route: --not-tls excludes --sni and --alpn\n");
+		return -EINVAL;
+	}
+	if (q->sni) {
+		if (sni_to_host(q->sni, q->host)) {
+			fprintf(stderr, "sockmux route: invalid --sni \"%s\"\n", q->sni);
+			return -EINVAL;
+		}
+		q->in.sni = q->host;
+	}
+	if (q->alpn) {
+		if (alpn_to_wire(q->alpn, q->wire, sizeof(q->wire), &q->in.alpn_len)) {
+			fprintf(stderr, "sockmux route: invalid --alpn \"%s\"\n", q->alpn);
+			return -EINVAL;
+		}
+		q->in.alpn = q->wire;
+	}
+	if (q->src) {
+		if (addr_parse(q->src, &q->sa) && addr_parse_host(q->src, &q->sa)) {
+			fprintf(stderr, "sockmux route: invalid --src \"%s\"\n", q->src);
+			return -EINVAL;
+		}
+		q->in.src = (const struct sockaddr *)&q->sa.ss;
+	}
+	return 0;
+}
+
+/* Prints why each route up to the winner does or does not match, then the verdict: 0 or 2. */
+static int route_report(const struct sm_config *cfg, const struct route_input *in)
+{
+	char why[1024], addr[ADDR_STRLEN];
+	const struct sm_backend *b;
+	long r;
+	size_t i;
+
+	r = router_match(cfg, in, NULL);
+	for (i = 0; i < cfg->n_routes; i++) {
+		router_explain(cfg, i, in, why, sizeof(why));
+		printf("%s\n", why);
+		if ((long)i == r)
+			break;
+	}
+	if (r < 0) {
+		printf("no route: the connection would be closed (%s)\n",
+		       in->is_tls ? "no_route" : "not_tls");
+		return 2;
+	}
+	b = &cfg->backends[cfg->routes[r].backend];
+	printf("route #%ld (line %d) -> backend %s %s\n", r + 1, cfg->routes[r].line, b->name,
+	       addr_format((const struct sockaddr *)&b->addr.ss, addr, sizeof(addr)));
+	return 0;
+}
+
+int cmd_route(const struct cmd *cmd, int argc, char **argv)
+{
+	struct route_query q = { .in.is_tls = true };
+	struct sm_config cfg;
+	int o, ret;
+
+	while ((o = getopt_long(argc, argv, "c:s:a:S:nh", route_opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			q.path = optarg;
+			break;
+		case 's':
+			q.sni = optarg;
+			break;
+		case 'a':
+			q.alpn = optarg;
+			break;
+		case 'S':
+			q.src = optarg;
+			break;
+		case 'n':
+			q.in.is_tls = false;
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return 0;
+		default:
+			fputs(cmd->usage, stderr);
+			return 1;
+		}
+	}
+	if (route_query_build(&q))
+		return 1;
+	if (cmd_load_config(q.path, &cfg))
+		return 1;
+	ret = route_report(&cfg, &q.in);
+	config_free(&cfg);
+	return ret;
+}
