@@ -33,7 +33,7 @@ static const struct option run_opts[] = {
 
 int cmd_run(const struct cmd *cmd, int argc, char **argv)
 {
-	enum engine_kind engine = ENGINE_AUTO;
+	const struct engine_choice *engine = engine_choose("auto");
 	const char *path = NULL;
 	struct sm_config cfg;
 	int o;
@@ -44,7 +44,8 @@ int cmd_run(const struct cmd *cmd, int argc, char **argv)
 			path = optarg;
 			break;
 		case 'e':
-			if (engine_parse(optarg, &engine)) {
+			engine = engine_choose(optarg);
+			if (!engine) {
 				fprintf(stderr, "sockmux run: unknown engine \"%s\"\n", optarg);
 				return 1;
 			}

@@ -40,7 +40,7 @@ void conn_log(const struct conn *c)
 {
 	const char *engine = c->engine ? c->engine->name : "-";
 	const struct sm_config *cfg = &c->gen->cfg;
-	char client[ADDR_STRLEN], route[24], detail[160] = "", spills[128] = "";
+	char client[ADDR_STRLEN], route[24], detail[160] = "", fields[128] = "";
 	char via[ADDR_STRLEN + 8] = "";
 	const char *backend = "-";
 	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
@@ -57,22 +57,8 @@ void conn_log(const struct conn *c)
 		snprintf(route, sizeof(route), "-");
 	if (c->backend >= 0)
 		backend = cfg->backends[c->backend].name;
-	if (c->state == CONN_SPLICED && !strcmp(engine, "sockmap")) {
-		uint64_t total = c->bytes[0] + c->bytes[1];
-
-		int n = snprintf(spills, sizeof(spills), " kernel=%u%% spills=%u",
-				 total ? (unsigned int)(c->kernel_bytes * 100 / total) : 100,
-				 c->spills);
-
-		/* retransmissions overlapping bytes already carried: shown only when seen */
-		if (c->repeated_skbs)
-			n += snprintf(spills + n, sizeof(spills) - n, " repeated_skbs=%u",
-				      c->repeated_skbs);
-		/* a reset took bytes the psock held for user space (see user/sockmap.c) */
-		if (c->lost_on_reset && n < (int)sizeof(spills))
-			snprintf(spills + n, sizeof(spills) - n, " lost_on_reset=%" PRIu64,
-				 c->lost_on_reset);
-	}
+	if (c->state == CONN_SPLICED && c->engine && c->engine->log_fields)
+		c->engine->log_fields(c, fields, sizeof(fields));
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);
 	pr_info("conn=%" PRIu64 " client=%s%s listener=%s sni=%s alpn=%s route=%s backend=%s "
@@ -80,6 +66,6 @@ void conn_log(const struct conn *c)
 		"%s end=%s%s",
 		c->id, client, via, cfg->listeners[c->listener].text, c->sni ? c->sni : "-",
 		c->alpn ? c->alpn : "-", route, backend,
-		c->state == CONN_SPLICED ? engine : "-", c->bytes[0], c->bytes[1], ms, spills,
+		c->state == CONN_SPLICED ? engine : "-", c->bytes[0], c->bytes[1], ms, fields,
 		conn_end_str(c->end), detail);
 }

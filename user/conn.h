@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "engine.h"
 #include "list.h"
 
 struct worker;
-struct engine_ops;
 
 enum conn_state {
 	CONN_HELLO,
@@ -60,39 +60,6 @@ struct conn_fail {
 	uint32_t backoff_ms;
 };
 
-/* Engine state for splice(2): one pipe per direction. */
-struct splice_state {
-	int pipe[2][2];		/* [dir][0 read end, 1 write end] */
-	uint32_t in_pipe[2];	/* bytes waiting in each pipe */
-	uint32_t pipe_size;
-	bool eof[2];		/* source of this direction sent FIN */
-	bool shut[2];		/* FIN passed on to the destination */
-};
-
-/*
- * Bytes of one direction that the verdict program passed to user space, read but not yet
- * written because the destination took less than offered. Usually none: reads are sized to
- * what the destination can take and go through the worker's scratch buffer.
- */
-struct sockmap_spill {
-	uint8_t *rest;
-	uint32_t rest_off, rest_len;
-	bool flushed_known;	/* redirected_flushed() held when redirected was flushed_at */
-	uint64_t flushed_at;
-};
-
-/* Engine state for the sockmap path. */
-struct sockmap_state {
-	uint64_t cookie[2];	/* socket cookies: [0] client, [1] backend */
-	uint32_t slot;
-	bool eof[2];		/* the socket of this side sent FIN */
-	bool shut[2];		/* FIN passed on for direction [dir] */
-	bool want_out[2];	/* EPOLLOUT wanted on socket [side] (a spill is blocked on it) */
-	bool src_gone;		/* the failed socket (conn->fail) has nothing more to read */
-	uint32_t backoff_ms;
-	struct sockmap_spill spill[2];	/* per direction */
-};
-
 struct conn {
 	struct list_head link;		/* in one of the worker's timing lists, or none */
 	struct list_head all;		/* in the worker's list of live connections */
@@ -127,18 +94,12 @@ struct conn {
 	uint64_t bytes[2];		/* client->backend, backend->client */
 	uint64_t bytes_counted[2];	/* of bytes[], what the stats already hold */
 	uint64_t connect_ns;		/* when connect() to the backend started */
-	uint32_t spills;		/* sockmap: times a direction spilled to user space */
-	uint64_t kernel_bytes;		/* sockmap: bytes redirected inside the kernel */
-	uint32_t repeated_skbs;		/* sockmap: skbs that began with bytes already carried,
-					 * or read by user space (a PROXY header): cut or dropped */
-	uint64_t lost_on_reset;		/* sockmap: bytes a failed socket's psock held for
-					 * user space, gone with it (see sockmap.c) */
 	struct conn_fail fail;
 	const struct engine_ops *engine;	/* the engine carrying c, set before its start() */
 	union {
-		struct splice_state splice;
-		struct sockmap_state sockmap;
-	} eng;
+		uint64_t align;
+		uint8_t bytes[ENGINE_STATE_SIZE];
+	} eng;					/* the engine's own state of c */
 };
 
 const char *conn_end_str(enum conn_end end);

@@ -25,14 +25,11 @@
 #include "metrics.h"
 #include "privdrop.h"
 #include "reload.h"
-#include "sockmap.h"
 #include "source_limit.h"
 #include "worker.h"
 
 /* Descriptors beyond the connections': listeners, epolls, eventfds, BPF maps, control. */
 #define NOFILE_HEADROOM 64
-/* sockmap engine: connections its fallback (splice, two pipes each) may carry at once */
-#define NOFILE_FALLBACK_CONNS 32
 
 static rlim_t nr_open(void)
 {
@@ -48,18 +45,17 @@ static rlim_t nr_open(void)
 }
 
 /*
- * A connection holds 2 sockets, and with the splice engine 2 pipes (4 descriptors) more; the
- * sockmap engine keeps room for the few connections its fallback carries. As HAProxy does,
- * sockmux raises RLIMIT_NOFILE to what max_connections needs: the soft limit, and the hard
- * one where it may (CAP_SYS_RESOURCE; up to fs.nr_open). Only what cannot be had lowers
+ * A connection holds 2 sockets and the descriptors its engine needs (splice: two pipes); an
+ * engine may keep a reserve (sockmap: for the connections its fallback carries). As HAProxy
+ * does, sockmux raises RLIMIT_NOFILE to what max_connections needs: the soft limit, and the
+ * hard one where it may (CAP_SYS_RESOURCE; up to fs.nr_open). Only what cannot be had lowers
  * max_connections, so that accept() never fails for want of descriptors. Done before the
  * engine opens, which sizes its maps by max_connections. The log says the limit and why.
  */
-static void fit_nofile(struct daemon *d, enum engine_kind kind)
+static void fit_nofile(struct daemon *d, const struct engine_ops *ops)
 {
-	bool sockmap = kind == ENGINE_SOCKMAP || kind == ENGINE_SOCKMAP_UNBOUNDED;
-	unsigned int per_conn = sockmap ? 2 : 6;
-	rlim_t extra = NOFILE_HEADROOM + (sockmap ? 4 * NOFILE_FALLBACK_CONNS : 0);
+	unsigned int per_conn = 2 + ops->fds_per_conn;
+	rlim_t extra = NOFILE_HEADROOM + ops->fds_reserve;
 	rlim_t want = (rlim_t)d->max_connections * per_conn + extra, cap = nr_open();
 	const char *hard_why = NULL;
 	struct rlimit rl, up;
@@ -92,7 +88,7 @@ static void fit_nofile(struct daemon *d, enum engine_kind kind)
 		pr_warn("open files: max_connections lowered from %u to %u to fit the limit of %llu "
 			"(%u descriptors per connection with the %s engine)",
 			d->max_connections, fit ? fit : 1, (unsigned long long)rl.rlim_cur,
-			per_conn, sockmap ? "sockmap" : "splice");
+			per_conn, ops->name);
 		d->max_connections = fit ? fit : 1;
 	}
 out_log:
@@ -101,65 +97,22 @@ out_log:
 		d->max_connections, per_conn, (unsigned long long)extra);
 }
 
-static void use_splice(struct daemon *d)
-{
-	d->engine = ENGINE_SPLICE;
-	d->ops = &splice_engine_ops;
-}
-
-static int use_sockmap(struct daemon *d, bool backpressure, const char **why)
-{
-	int err;
-
-	err = sockmap_open(&d->sockmap, d->max_connections, backpressure, why);
-	if (err)
-		return err;
-	d->engine = backpressure ? ENGINE_SOCKMAP : ENGINE_SOCKMAP_UNBOUNDED;
-	d->ops = &sockmap_engine_ops;
-	return 0;
-}
-
-/*
- * Picks and opens the engine; the first log lines say which one runs and why. 0 or -errno.
- * auto runs splice: the sockmap engine is bounded and level with it or ahead in bulk,
- * latency, connections per second and CPU at saturation, but below saturation it costs more
- * than twice splice's CPU per GiB (the kernel's psock work queue; docs/bench/results.md,
- * README "Engines").
- */
-static int choose_engine(struct daemon *d, enum engine_kind asked)
+/* Opens the chosen engine; the first log lines say which one runs and why. 0 or -errno. */
+static int open_engine(struct daemon *d, const struct engine_choice *choice)
 {
 	const char *why = NULL;
 	int err;
 
-	switch (asked) {
-	case ENGINE_AUTO:
-		use_splice(d);
-		pr_info("engine: splice (auto): splice(2) through a pipe per direction; the sockmap "
-			"engine (--engine sockmap) is not the default: below saturation it costs "
-			"more than twice the CPU per GiB (see README, Engines)");
-		return 0;
-	case ENGINE_SPLICE:
-		use_splice(d);
-		pr_info("engine: splice (chosen with --engine splice): splice(2) through a pipe "
-			"per direction");
-		return 0;
-	case ENGINE_SOCKMAP:
-	case ENGINE_SOCKMAP_UNBOUNDED:
-		break;
+	d->ops = choice->ops;
+	if (d->ops->open) {
+		err = d->ops->open(d, d->max_connections, &why);
+		if (err) {
+			pr_err("engine: %s cannot run: %s (%s)", choice->name, why, strerror(-err));
+			d->ops = NULL;
+			return err;
+		}
 	}
-	err = use_sockmap(d, asked == ENGINE_SOCKMAP, &why);
-	if (err) {
-		pr_err("engine: %s cannot run: %s (%s)", engine_name(asked), why, strerror(-err));
-		return err;
-	}
-	if (asked == ENGINE_SOCKMAP_UNBOUNDED) {
-		pr_warn("engine: sockmap-unbounded (chosen with --engine): the kernel's own "
-			"sockmap behaviour without back-pressure, for measurements only: a client "
-			"faster than its backend makes the kernel queue without bound");
-		return 0;
-	}
-	pr_info("engine: sockmap (chosen with --engine sockmap): a BPF sk_skb verdict moves the "
-		"bytes in the kernel, with back-pressure");
+	log_print(choice->log_level, "engine: %s", choice->why);
 	return 0;
 }
 
@@ -279,26 +232,27 @@ out_epoll:
 	return err;
 }
 
-int daemon_run(struct sm_config *cfg, enum engine_kind engine)
+static void daemon_free(struct daemon *d);
+
+/* The daemon's context for cfg (taken over); NULL when out of memory (logged). */
+static struct daemon *daemon_new(struct sm_config *cfg)
 {
-	struct daemon *d;
 	const struct sm_config *boot;
-	sigset_t set;
-	unsigned int i, started = 0;
-	int err, status = 1;
+	struct daemon *d;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		pr_err("out of memory");
 		config_free(cfg);
-		return 1;
+		return NULL;
 	}
 	pthread_mutex_init(&d->names.lock, NULL);
 	pthread_mutex_init(&d->live_lock, NULL);
 	d->boot = config_gen_new(d, cfg);
 	if (!d->boot) {
 		pr_err("out of memory");
-		goto out_free;
+		daemon_free(d);
+		return NULL;
 	}
 	d->live = config_gen_get(d->boot);
 	atomic_store(&d->live_gen, d->boot->gen);
@@ -308,91 +262,104 @@ int daemon_run(struct sm_config *cfg, enum engine_kind engine)
 	d->n_workers = boot->workers ? boot->workers : (unsigned int)get_nprocs();
 	if (!d->n_workers)
 		d->n_workers = 1;
+	return d;
+}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+/* Descriptors, limits, the engine, systemd's sockets and the workers' set-up. 0 or -errno. */
+static int daemon_prepare(struct daemon *d, const struct engine_choice *engine)
+{
+	const struct sm_config *boot = &d->boot->cfg;
+	int err;
 
 	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
 		SOCKMUX_VERSION, boot->n_listeners, boot->n_backends, boot->n_routes,
 		d->n_workers);
-	fit_nofile(d, engine);
+	fit_nofile(d, engine->ops);
 	err = source_limit_init(&d->sources, boot->max_per_source, d->max_connections);
 	if (err) {
 		pr_err("max_connections_per_source: %s", strerror(-err));
-		goto out_free;
+		return err;
 	}
-	err = choose_engine(d, engine);
+	err = open_engine(d, engine);
 	if (err)
-		goto out_free;
-	if (d->sockmap)
-		sockmap_log_ids(d->sockmap);
+		return err;
 	err = inherit_sockets(d);
 	if (err)
-		goto out_engine;
-
+		return err;
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
 	if (!d->workers)
-		goto out_engine;
-	for (i = 0; i < d->n_workers; i++) {
-		err = worker_init(&d->workers[i], d, i);
+		return -ENOMEM;
+	for (; d->n_inited < d->n_workers; d->n_inited++) {
+		err = worker_init(&d->workers[d->n_inited], d, d->n_inited);
 		if (err)
-			goto out_workers;
+			return err;
 	}
+	return 0;
+}
+
+/*
+ * From prepared to serving: the control socket, the privilege drop (after everything that
+ * needs privileges, before any thread), metrics, the worker threads. 0 or -errno.
+ */
+static int daemon_start(struct daemon *d)
+{
+	const struct sm_config *boot = &d->boot->cfg;
+	int err;
+
 	err = control_open(d, &d->control);
+	if (!err)
+		err = drop_privileges(d);
+	if (!err)
+		err = metrics_start(d, &d->metrics);
 	if (err)
-		goto out_workers;
-	err = drop_privileges(d);
-	if (err)
-		goto out_control;
-	err = metrics_start(d, &d->metrics);
-	if (err)
-		goto out_control;
-	for (started = 0; started < d->n_workers; started++) {
-		err = worker_start(&d->workers[started]);
+		return err;
+	for (; d->n_started < d->n_workers; d->n_started++) {
+		err = worker_start(&d->workers[d->n_started]);
 		if (err) {
 			pr_err("cannot start worker thread: %s", strerror(-err));
-			goto out_stop;
+			return err;
 		}
 	}
-	for (i = 0; i < boot->n_listeners; i++)
+	for (size_t i = 0; i < boot->n_listeners; i++)
 		pr_info("listening on %s%s", boot->listeners[i].text,
 			listener_find_inherited(&boot->listeners[i].addr, d->inherited,
 						d->n_inherited) >= 0 ?
 				" (socket from systemd)" : "");
 	sd_notifyf(0, "READY=1\nSTATUS=serving %zu listener(s), %zu route(s), engine %s",
 		   boot->n_listeners, boot->n_routes, d->ops->name);
+	return 0;
+}
 
-	err = main_loop(d, &set);
-	if (err)
-		pr_err("main loop: %s", strerror(-err));
-	else
-		status = 0;
+/* Stops the worker threads that started (each ends its connections) and metrics. */
+static void daemon_stop(struct daemon *d)
+{
+	unsigned int i;
 
-out_stop:
 	sd_notify(0, "STOPPING=1");
 	atomic_store(&d->stopping, true);
-	for (i = 0; i < started; i++)
+	for (i = 0; i < d->n_started; i++)
 		worker_stop(&d->workers[i]);
-	for (i = 0; i < started; i++)
+	for (i = 0; i < d->n_started; i++)
 		worker_join(&d->workers[i]);
+	d->n_started = 0;
 	metrics_stop(d->metrics);
-out_control:
+	d->metrics = NULL;
+}
+
+/* Frees whatever of d was set up, in reverse order. */
+static void daemon_free(struct daemon *d)
+{
+	unsigned int i;
+
 	control_close(d->control);
-	i = d->n_workers;
-out_workers:
-	while (i-- > 0)
-		worker_fini(&d->workers[i]);
+	while (d->n_inited > 0)
+		worker_fini(&d->workers[--d->n_inited]);
 	free(d->workers);
-out_engine:
 	for (i = 0; i < d->n_inherited; i++)
 		close(d->inherited[i]);
 	free(d->inherited);
-	sockmap_close(d->sockmap);
-out_free:
+	if (d->ops && d->ops->close)
+		d->ops->close(d);
 	source_limit_fini(&d->sources);
 	config_gen_put(d->live);
 	config_gen_put(d->boot);
@@ -400,7 +367,36 @@ out_free:
 	pthread_mutex_destroy(&d->live_lock);
 	pthread_mutex_destroy(&d->names.lock);
 	free(d);
-	if (!status)
+}
+
+int daemon_run(struct sm_config *cfg, const struct engine_choice *engine)
+{
+	struct daemon *d;
+	sigset_t set;
+	int err;
+
+	/* signals are taken by the main loop only: blocked in every thread it starts */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d = daemon_new(cfg);
+	if (!d)
+		return 1;
+	err = daemon_prepare(d, engine);
+	if (!err)
+		err = daemon_start(d);
+	if (!err) {
+		err = main_loop(d, &set);
+		if (err)
+			pr_err("main loop: %s", strerror(-err));
+	}
+	daemon_stop(d);
+	daemon_free(d);
+	if (!err)
 		pr_info("stopped");
-	return status;
+	return err ? 1 : 0;
 }

@@ -18,10 +18,10 @@
 #include "stats.h"
 
 struct config_gen;
+struct engine_choice;
 struct control;
 struct metrics;
 struct worker;
-struct sockmap_engine;
 
 struct daemon {
 	struct config_gen *boot;		/* the configuration started with: its
@@ -33,11 +33,12 @@ struct daemon {
 	unsigned int max_connections;		/* fitted to the descriptor limit */
 	struct source_limit sources;		/* max_connections_per_source */
 	struct stats_names names;		/* stats ids of everything configured */
-	enum engine_kind engine;
-	const struct engine_ops *ops;
-	struct sockmap_engine *sockmap;		/* NULL unless engine == ENGINE_SOCKMAP */
+	const struct engine_ops *ops;		/* the engine, once open */
+	void *engine_data;			/* the engine's own, daemon-wide */
 	struct worker *workers;
 	unsigned int n_workers;
+	unsigned int n_inited;			/* workers set up (worker_init()) */
+	unsigned int n_started;			/* worker threads running */
 	atomic_uint_fast64_t next_conn_id;
 	atomic_bool stopping;
 	uint64_t start_ns;			/* CLOCK_MONOTONIC, for the uptime */
@@ -51,6 +52,6 @@ struct daemon {
  * Runs the daemon on cfg (taken over) until SIGINT/SIGTERM, re-reading the file on SIGHUP;
  * returns main()'s exit status.
  */
-int daemon_run(struct sm_config *cfg, enum engine_kind engine);
+int daemon_run(struct sm_config *cfg, const struct engine_choice *engine);
 
 #endif

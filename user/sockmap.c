@@ -16,6 +16,8 @@
  * no byte is cut off. It polls for that with a short back-off, since nothing wakes it.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
@@ -39,10 +41,70 @@
 #include "tcpstat.h"
 #include "worker.h"
 
+/*
+ * Bytes of one direction that the verdict program passed to user space, read but not yet
+ * written because the destination took less than offered. Usually none: reads are sized to
+ * what the destination can take and go through the worker's scratch buffer.
+ */
+struct sockmap_spill {
+	uint8_t *rest;
+	uint32_t rest_off, rest_len;
+	bool flushed_known;	/* redirected_flushed() held when redirected was flushed_at */
+	uint64_t flushed_at;
+};
+
+/* Engine state for the sockmap path. */
+struct sockmap_state {
+	uint64_t cookie[2];	/* socket cookies: [0] client, [1] backend */
+	uint32_t slot;
+	bool eof[2];		/* the socket of this side sent FIN */
+	bool shut[2];		/* FIN passed on for direction [dir] */
+	bool want_out[2];	/* EPOLLOUT wanted on socket [side] (a spill is blocked on it) */
+	bool src_gone;		/* the failed socket (conn->fail) has nothing more to read */
+	uint32_t backoff_ms;
+	struct sockmap_spill spill[2];	/* per direction */
+	/* for the log line, from the slot's counters at the end */
+	uint32_t spills;	/* times a direction spilled to user space */
+	uint32_t repeated_skbs;	/* skbs that began with bytes already carried, or read by user
+				 * space (a PROXY header): cut or dropped */
+	uint64_t kernel_bytes;	/* bytes redirected inside the kernel */
+	uint64_t lost_on_reset;	/* bytes a failed socket's psock held for user space, gone
+				 * with it (see step_failed()) */
+};
+
+_Static_assert(sizeof(struct sockmap_state) <= ENGINE_STATE_SIZE, "sockmap_state fits conn->eng");
+
+/* A worker's share of the slots (of the counters map): [base, base + n). */
+struct sockmap_worker {
+	uint32_t base;
+	uint32_t *free;
+	uint32_t n_free;
+};
+
+static struct sockmap_state *state(struct conn *c)
+{
+	return (struct sockmap_state *)c->eng.bytes;
+}
+
+static struct sockmap_engine *engine(struct worker *w)
+{
+	return w->d->engine_data;
+}
+
+static struct sockmap_worker *slots(struct worker *w)
+{
+	return w->engine_data;
+}
+
+
 #define SOCKMAP_POLL_MIN_MS 1
 #define SOCKMAP_POLL_MAX_MS 50
 /* Smallest read when carrying passed bytes, even towards a nearly full destination. */
 #define SOCKMAP_READ_MIN 16384
+/* Connections the fallback (splice: two pipes each) may carry at once: descriptors kept. */
+#define SOCKMAP_FALLBACK_CONNS 32
+
+extern const struct engine_ops splice_engine_ops;
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -186,14 +248,14 @@ static void unmap_conn(struct sockmap_engine *e, struct sockmap_state *s)
 
 static struct sm_dir_state *dir_state(struct worker *w, struct conn *c, int dir)
 {
-	return &w->d->sockmap->counters[c->eng.sockmap.slot].dir[dir];
+	return &engine(w)->counters[state(c)->slot].dir[dir];
 }
 
 static int watch(struct worker *w, struct conn *c, int side)
 {
 	uint32_t ev = EPOLLIN | EPOLLRDHUP | EPOLLET;
 
-	if (c->eng.sockmap.want_out[side])
+	if (state(c)->want_out[side])
 		ev |= EPOLLOUT;
 	return worker_watch(w, c, side, ev, EPOLL_CTL_MOD);
 }
@@ -206,7 +268,7 @@ static int watch(struct worker *w, struct conn *c, int side)
  */
 static bool unverdict_client(struct sockmap_engine *e, struct conn *c)
 {
-	struct sockmap_state *s = &c->eng.sockmap;
+	struct sockmap_state *s = state(c);
 	struct sm_dir_state *ds = &e->counters[s->slot].dir[SM_DIR_UP];
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -230,17 +292,17 @@ static bool unverdict_client(struct sockmap_engine *e, struct conn *c)
  */
 static int sockmap_start(struct worker *w, struct conn *c)
 {
-	struct sockmap_engine *e = w->d->sockmap;
-	struct sockmap_state *s = &c->eng.sockmap;
+	struct sockmap_engine *e = engine(w);
+	struct sockmap_state *s = state(c);
 	struct sm_peer peer[2];
 	__u32 count = 2;
 	int one = 1, err, i;
 
 	memset(s, 0, sizeof(*s));
 	s->slot = UINT32_MAX;
-	if (!w->n_free_slots)
+	if (!slots(w)->n_free)
 		return -ENOSPC;
-	s->slot = w->free_slots[--w->n_free_slots];
+	s->slot = slots(w)->free[--slots(w)->n_free];
 	memset(&e->counters[s->slot], 0, sizeof(e->counters[s->slot]));
 	for (i = 0; i < 2; i++) {
 		err = sock_cookie(c->fd[i], &s->cookie[i]);
@@ -291,7 +353,7 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	err = watch(w, c, 1);
 	if (err)
 		goto out_redir;
-	stats_slot_own(w, s->slot, c);
+	stats_slot_own(w, s->slot - slots(w)->base, c);
 	return 0;
 
 out_redir:
@@ -303,7 +365,7 @@ out_redir:
 out_unmap:
 	unmap_conn(e, s);
 out_slot:
-	w->free_slots[w->n_free_slots++] = s->slot;
+	slots(w)->free[slots(w)->n_free++] = s->slot;
 	s->slot = UINT32_MAX;
 	return err;
 }
@@ -328,9 +390,9 @@ static bool redirected_flushed(struct worker *w, struct conn *c, int dir)
 
 static void set_want_out(struct worker *w, struct conn *c, int side, bool on)
 {
-	if (c->eng.sockmap.want_out[side] == on)
+	if (state(c)->want_out[side] == on)
 		return;
-	c->eng.sockmap.want_out[side] = on;
+	state(c)->want_out[side] = on;
 	watch(w, c, side);
 }
 
@@ -372,7 +434,7 @@ static int keep(struct sockmap_spill *sp, const uint8_t *buf, size_t len)
  */
 static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t *buf, size_t len)
 {
-	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
+	struct sockmap_spill *sp = &state(c)->spill[dir];
 	struct sm_dir_state *ds = dir_state(w, c, dir);
 	ssize_t n;
 	int err;
@@ -408,7 +470,7 @@ static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t 
  */
 static int carry(struct worker *w, struct conn *c, int dir, int *side)
 {
-	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
+	struct sockmap_spill *sp = &state(c)->spill[dir];
 	struct sm_dir_state *ds = dir_state(w, c, dir);
 	int err, sndbuf = -1;
 	uint64_t redirected;
@@ -450,7 +512,7 @@ static int carry(struct worker *w, struct conn *c, int dir, int *side)
 			set_want_out(w, c, !dir, false);
 			continue;
 		}
-		if (c->eng.sockmap.src_gone)
+		if (state(c)->src_gone)
 			return 0;
 		n = recv(c->fd[dir], w->scratch, room(c->fd[!dir], &sndbuf), MSG_DONTWAIT);
 		if (n <= 0) {
@@ -487,7 +549,7 @@ static int carry(struct worker *w, struct conn *c, int dir, int *side)
 static bool drained(struct worker *w, struct conn *c, int dir)
 {
 	struct sm_dir_state *ds = dir_state(w, c, dir);
-	struct sockmap_spill *sp = &c->eng.sockmap.spill[dir];
+	struct sockmap_spill *sp = &state(c)->spill[dir];
 
 	if (!__atomic_load_n(&ds->fin, __ATOMIC_ACQUIRE))
 		return false;
@@ -498,7 +560,7 @@ static bool drained(struct worker *w, struct conn *c, int dir)
 
 static void poll_backoff(struct worker *w, struct conn *c, uint64_t now, uint64_t limit_ns)
 {
-	struct sockmap_state *s = &c->eng.sockmap;
+	struct sockmap_state *s = state(c);
 	uint64_t when;
 
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : SOCKMAP_POLL_MIN_MS;
@@ -518,7 +580,7 @@ static void poll_backoff(struct worker *w, struct conn *c, uint64_t now, uint64_
  */
 static void step_failed(struct worker *w, struct conn *c, uint64_t now)
 {
-	struct sockmap_state *s = &c->eng.sockmap;
+	struct sockmap_state *s = state(c);
 	int dir = c->fail.side, side, err;
 	struct sm_dir_state *ds = dir_state(w, c, dir);
 	struct sockmap_spill *sp = &s->spill[dir];
@@ -530,7 +592,7 @@ static void step_failed(struct worker *w, struct conn *c, uint64_t now)
 	}
 	if (err < 0 && !s->src_gone) {
 		s->src_gone = true;
-		c->lost_on_reset = ds->passed - ds->written -
+		s->lost_on_reset = ds->passed - ds->written -
 				   (sp->rest ? sp->rest_len - sp->rest_off : 0);
 	}
 	if (!sp->rest && (s->src_gone || ds->written == ds->passed) &&
@@ -547,7 +609,7 @@ static void step_failed(struct worker *w, struct conn *c, uint64_t now)
 /* Carries, passes FINs on, ends the connection when both directions are done. */
 static void sockmap_step(struct worker *w, struct conn *c, uint64_t now)
 {
-	struct sockmap_state *s = &c->eng.sockmap;
+	struct sockmap_state *s = state(c);
 	bool again = false;
 	int dir, err, side;
 
@@ -600,7 +662,7 @@ static void sockmap_poll(struct worker *w, struct conn *c, uint64_t now)
 /* A reset is recorded, not acted on: the bytes that arrived before it go on first. */
 static void sockmap_event(struct worker *w, struct conn *c, int side, uint32_t events)
 {
-	struct sockmap_state *s = &c->eng.sockmap;
+	struct sockmap_state *s = state(c);
 
 	if ((events & EPOLLERR) && c->fail.side < 0)
 		worker_conn_fail(w, c, side, 0);
@@ -613,8 +675,8 @@ static void sockmap_event(struct worker *w, struct conn *c, int side, uint32_t e
 
 static void sockmap_release(struct worker *w, struct conn *c)
 {
-	struct sockmap_engine *e = w->d->sockmap;
-	struct sockmap_state *s = &c->eng.sockmap;
+	struct sockmap_engine *e = engine(w);
+	struct sockmap_state *s = state(c);
 
 	if (s->slot == UINT32_MAX)
 		return;
@@ -625,24 +687,135 @@ static void sockmap_release(struct worker *w, struct conn *c)
 		struct sm_dir_state *ds = &e->counters[s->slot].dir[dir];
 
 		c->bytes[dir] += ds->redirected + ds->written;
-		c->kernel_bytes += ds->redirected;
-		c->spills += ds->spills;
-		c->repeated_skbs += ds->repeated_skbs;
+		s->kernel_bytes += ds->redirected;
+		s->spills += ds->spills;
+		s->repeated_skbs += ds->repeated_skbs;
 		free(s->spill[dir].rest);
 		s->spill[dir].rest = NULL;
 	}
 	stats_conn_bytes(w, c);
-	stats_slot_free(w, s->slot);
+	stats_slot_free(w, s->slot - slots(w)->base);
 	stats_slot_unlock(w);
-	w->free_slots[w->n_free_slots++] = s->slot;
+	slots(w)->free[slots(w)->n_free++] = s->slot;
 	s->slot = UINT32_MAX;
+}
+
+static int open_engine(struct daemon *d, unsigned int max_conns, bool backpressure,
+		       const char **why)
+{
+	struct sockmap_engine *e;
+	int err;
+
+	err = sockmap_open(&e, max_conns, backpressure, why);
+	if (err)
+		return err;
+	sockmap_log_ids(e);
+	d->engine_data = e;
+	return 0;
+}
+
+static int sockmap_engine_open(struct daemon *d, unsigned int max_conns, const char **why)
+{
+	return open_engine(d, max_conns, true, why);
+}
+
+/* --engine sockmap-unbounded: the program without its congestion check (measurement only) */
+static int sockmap_unbounded_open(struct daemon *d, unsigned int max_conns, const char **why)
+{
+	return open_engine(d, max_conns, false, why);
+}
+
+static void sockmap_engine_close(struct daemon *d)
+{
+	sockmap_close(d->engine_data);
+	d->engine_data = NULL;
+}
+
+/* The worker's slots of the counters map: [id * max_conns, (id + 1) * max_conns). */
+static int sockmap_worker_init(struct worker *w)
+{
+	struct sockmap_worker *sw = calloc(1, sizeof(*sw));
+
+	if (!sw)
+		return -ENOMEM;
+	sw->free = calloc(w->max_conns, sizeof(*sw->free));
+	if (!sw->free) {
+		free(sw);
+		return -ENOMEM;
+	}
+	sw->base = w->id * w->max_conns;
+	for (uint32_t i = 0; i < w->max_conns; i++)
+		sw->free[i] = sw->base + w->max_conns - 1 - i;
+	sw->n_free = w->max_conns;
+	w->engine_data = sw;
+	return 0;
+}
+
+static void sockmap_worker_fini(struct worker *w)
+{
+	struct sockmap_worker *sw = w->engine_data;
+
+	if (sw)
+		free(sw->free);
+	free(sw);
+	w->engine_data = NULL;
+}
+
+/* Bytes of a live connection, still only in the counters map (stats.c, under its lock). */
+static void sockmap_live_bytes(struct worker *w, uint32_t slot, uint64_t bytes[2])
+{
+	const struct sm_counters *k = &engine(w)->counters[slots(w)->base + slot];
+
+	for (int dir = 0; dir < 2; dir++)
+		bytes[dir] = __atomic_load_n(&k->dir[dir].redirected, __ATOMIC_RELAXED) +
+			     __atomic_load_n(&k->dir[dir].written, __ATOMIC_RELAXED);
+}
+
+/* kernel= share moved in the kernel, spills=; repeated_skbs= and lost_on_reset= when seen. */
+static void sockmap_log_fields(const struct conn *c, char *buf, size_t size)
+{
+	const struct sockmap_state *s = (const struct sockmap_state *)c->eng.bytes;
+	uint64_t total = c->bytes[0] + c->bytes[1];
+	int n;
+
+	n = snprintf(buf, size, " kernel=%u%% spills=%u",
+		     total ? (unsigned int)(s->kernel_bytes * 100 / total) : 100, s->spills);
+	/* retransmissions overlapping bytes already carried: shown only when seen */
+	if (s->repeated_skbs && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - n, " repeated_skbs=%u", s->repeated_skbs);
+	/* a reset took bytes the psock held for user space (see step_failed()) */
+	if (s->lost_on_reset && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - n, " lost_on_reset=%" PRIu64, s->lost_on_reset);
 }
 
 const struct engine_ops sockmap_engine_ops = {
 	.name = "sockmap",
-	.fallback = &splice_engine_ops,
+	.fds_reserve = 4 * SOCKMAP_FALLBACK_CONNS,
+	.open = sockmap_engine_open,
+	.close = sockmap_engine_close,
+	.worker_init = sockmap_worker_init,
+	.worker_fini = sockmap_worker_fini,
 	.start = sockmap_start,
 	.event = sockmap_event,
 	.poll = sockmap_poll,
 	.release = sockmap_release,
+	.live_bytes = sockmap_live_bytes,
+	.log_fields = sockmap_log_fields,
+	.fallback = &splice_engine_ops,
+};
+
+const struct engine_ops sockmap_unbounded_engine_ops = {
+	.name = "sockmap",
+	.fds_reserve = 4 * SOCKMAP_FALLBACK_CONNS,
+	.open = sockmap_unbounded_open,
+	.close = sockmap_engine_close,
+	.worker_init = sockmap_worker_init,
+	.worker_fini = sockmap_worker_fini,
+	.start = sockmap_start,
+	.event = sockmap_event,
+	.poll = sockmap_poll,
+	.release = sockmap_release,
+	.live_bytes = sockmap_live_bytes,
+	.log_fields = sockmap_log_fields,
+	.fallback = &splice_engine_ops,
 };

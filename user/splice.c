@@ -22,6 +22,23 @@
 
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
+/* Engine state for splice(2): one pipe per direction. */
+struct splice_state {
+	int pipe[2][2];		/* [dir][0 read end, 1 write end] */
+	uint32_t in_pipe[2];	/* bytes waiting in each pipe */
+	uint32_t pipe_size;
+	bool eof[2];		/* source of this direction sent FIN */
+	bool shut[2];		/* FIN passed on to the destination */
+};
+
+
+_Static_assert(sizeof(struct splice_state) <= ENGINE_STATE_SIZE, "splice_state fits conn->eng");
+
+static struct splice_state *state(struct conn *c)
+{
+	return (struct splice_state *)c->eng.bytes;
+}
+
 static void close_pipes(struct splice_state *s)
 {
 	for (int dir = 0; dir < 2; dir++) {
@@ -40,7 +57,7 @@ static void close_pipes(struct splice_state *s)
  */
 static int pump_dir(struct conn *c, int dir, int *side)
 {
-	struct splice_state *s = &c->eng.splice;
+	struct splice_state *s = state(c);
 	int src = c->fd[dir], dst = c->fd[!dir];
 	ssize_t n;
 	bool progress;
@@ -88,7 +105,7 @@ static int pump_dir(struct conn *c, int dir, int *side)
  */
 static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 {
-	struct splice_state *s = &c->eng.splice;
+	struct splice_state *s = state(c);
 	int dir = c->fail.side;
 
 	if (s->eof[dir] && !s->in_pipe[dir]) {
@@ -103,7 +120,7 @@ static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 
 static void pump(struct worker *w, struct conn *c, uint64_t now)
 {
-	struct splice_state *s = &c->eng.splice;
+	struct splice_state *s = state(c);
 	int dir, side, err;
 
 	for (dir = 0; dir < 2; dir++) {
@@ -135,7 +152,7 @@ static void pump(struct worker *w, struct conn *c, uint64_t now)
 
 static int splice_start(struct worker *w, struct conn *c)
 {
-	struct splice_state *s = &c->eng.splice;
+	struct splice_state *s = state(c);
 	int dir, err, sz;
 
 	/* the state may follow an engine that could not take c (engine.h, fallback) */
@@ -179,11 +196,12 @@ static void splice_poll(struct worker *w, struct conn *c, uint64_t now)
 
 static void splice_release(struct worker *w, struct conn *c)
 {
-	close_pipes(&c->eng.splice);
+	close_pipes(state(c));
 }
 
 const struct engine_ops splice_engine_ops = {
 	.name = "splice",
+	.fds_per_conn = 4,
 	.start = splice_start,
 	.event = splice_event,
 	.poll = splice_poll,

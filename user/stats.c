@@ -12,7 +12,7 @@
 #include "config.h"
 #include "config_gen.h"
 #include "daemon.h"
-#include "sockmap.h"
+#include "engine.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -178,7 +178,7 @@ int stats_worker_init(struct worker *w)
 	err = -pthread_mutex_init(&ws->lock, NULL);
 	if (err)
 		return err;
-	if (w->d->sockmap) {
+	if (w->d->ops->live_bytes) {
 		ws->slots = malloc(w->max_conns * sizeof(*ws->slots));
 		if (!ws->slots)
 			goto out_free;
@@ -292,7 +292,7 @@ void stats_conn_ended(struct worker *w, struct conn *c)
 
 void stats_slot_own(struct worker *w, uint32_t slot, const struct conn *c)
 {
-	struct stats_slot *s = &w->stats.slots[slot - w->slot_base];
+	struct stats_slot *s = &w->stats.slots[slot];
 
 	pthread_mutex_lock(&w->stats.lock);
 	s->sid[STATS_LISTENER] = c->gen->sid[STATS_LISTENER][c->listener];
@@ -308,7 +308,7 @@ void stats_slot_lock(struct worker *w)
 
 void stats_slot_free(struct worker *w, uint32_t slot)
 {
-	w->stats.slots[slot - w->slot_base].sid[STATS_LISTENER] = UINT32_MAX;
+	w->stats.slots[slot].sid[STATS_LISTENER] = UINT32_MAX;
 }
 
 void stats_slot_unlock(struct worker *w)
@@ -345,21 +345,16 @@ static void add_bytes(struct stats_sum *s, const uint64_t bytes[2])
 	s->bytes[1] += bytes[1];
 }
 
-/* Bytes of live sockmap connections, still only in the BPF counters map. */
+/* Bytes of live connections that only the engine knows of yet (moved in the kernel). */
 static void sum_slots(struct daemon *d, struct worker *w, struct stats_snapshot *s)
 {
-	struct sm_counters *counters = d->sockmap->counters;
-
 	for (unsigned int i = 0; i < w->max_conns; i++) {
 		const struct stats_slot *sl = &w->stats.slots[i];
-		const struct sm_counters *k = &counters[w->slot_base + i];
 		uint64_t b[2];
 
 		if (sl->sid[STATS_LISTENER] == UINT32_MAX)
 			continue;
-		for (int dir = 0; dir < 2; dir++)
-			b[dir] = __atomic_load_n(&k->dir[dir].redirected, __ATOMIC_RELAXED) +
-				 __atomic_load_n(&k->dir[dir].written, __ATOMIC_RELAXED);
+		d->ops->live_bytes(w, i, b);
 		for (int kind = 0; kind < STATS__KINDS; kind++)
 			if (sl->sid[kind] < s->n[kind])
 				add_bytes(&s->row[kind][sl->sid[kind]], b);

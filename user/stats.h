@@ -4,11 +4,11 @@
  *
  * Each worker owns its counters and is their only writer (relaxed atomic loads and stores: no
  * lock and no locked instruction on the data path); the control thread and the metrics server
- * sum every worker's counters on demand (stats_snapshot). Bytes the sockmap engine moves
- * inside the kernel are not seen by the worker until the connection ends: for a live
- * connection they are read from the BPF counters map through the slot table, which the
- * worker's lock guards together with the move of a slot's final bytes into the totals, so
- * that a snapshot never counts a connection's bytes twice or not at all.
+ * sum every worker's counters on demand (stats_snapshot). Bytes an engine moves inside the
+ * kernel (the sockmap engine) are not seen by the worker until the connection ends: for a
+ * live connection they are read from the engine (engine_ops.live_bytes) through the slot
+ * table, which the worker's lock guards together with the move of a slot's final bytes into
+ * the totals, so that a snapshot never counts a connection's bytes twice or not at all.
  *
  * Rows are numbered by stats ids, which outlive configuration reloads: a listener keeps its
  * id as long as its address stays, a backend as long as its name, a route is its position.
@@ -80,7 +80,7 @@ struct worker_stats {
 	struct stats_hist connect;	/* connect() -> backend connected */
 	pthread_mutex_t lock;		/* slots, the move of a slot's bytes into rows, and
 					 * the growth of row[] at a reload */
-	struct stats_slot *slots;	/* [slot - slot_base], sockmap engine only */
+	struct stats_slot *slots;	/* [max_conns], engines with live_bytes only */
 	bool ready;
 };
 
@@ -102,7 +102,10 @@ void stats_conn_connected(struct worker *w, const struct conn *c, uint64_t now);
 /* Adds what c->bytes[] gained since the last call to c's rows. */
 void stats_conn_bytes(struct worker *w, struct conn *c);
 void stats_conn_ended(struct worker *w, struct conn *c);
-/* sockmap: slot now carries c's bytes; or no longer, its bytes already in c->bytes[]. */
+/*
+ * Engines with live_bytes: the worker's slot (0..max_conns-1) now carries c's bytes; or no
+ * longer, its bytes already in c->bytes[].
+ */
 void stats_slot_own(struct worker *w, uint32_t slot, const struct conn *c);
 void stats_slot_lock(struct worker *w);
 void stats_slot_free(struct worker *w, uint32_t slot);

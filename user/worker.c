@@ -507,7 +507,6 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 {
 	const struct sm_config *cfg = &d->live->cfg;
 	struct epoll_event ev;
-	unsigned int i;
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -536,21 +535,18 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	ev.data.u64 = ev_pack(NULL, EV_WAKE);
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
 		goto out_errno;
-	if (d->sockmap) {
-		w->slot_base = id * w->max_conns;
-		w->free_slots = calloc(w->max_conns, sizeof(*w->free_slots));
-		if (!w->free_slots)
-			goto out_errno;
-		for (i = 0; i < w->max_conns; i++)
-			w->free_slots[i] = w->slot_base + w->max_conns - 1 - i;
-		w->n_free_slots = w->max_conns;
-	}
 	w->scratch = malloc(WORKER_SCRATCH);
 	if (!w->scratch)
 		goto out_errno;
 	err = stats_worker_init(w);
 	if (err)
 		goto out_fini;
+	if (d->ops->worker_init) {
+		err = d->ops->worker_init(w);
+		if (err)
+			goto out_fini;
+		w->engine_ready = true;
+	}
 	err = worker_listen_update(w, cfg, true);
 	if (err)
 		goto out_fini;
@@ -593,8 +589,9 @@ void worker_fini(struct worker *w)
 	free(w->ls);
 	w->ls = NULL;
 	w->n_ls = 0;
-	free(w->free_slots);
-	w->free_slots = NULL;
+	if (w->engine_ready && w->d->ops->worker_fini)
+		w->d->ops->worker_fini(w);
+	w->engine_ready = false;
 	free(w->scratch);
 	w->scratch = NULL;
 	stats_worker_fini(w);

@@ -58,10 +58,8 @@ struct worker {
 					 * memory); 0: accepting */
 	uint32_t accept_backoff_ms;
 	uint64_t accept_errors;		/* accept() failures for want of a resource */
-	/* sockmap slots owned by this worker: [slot_base, slot_base + max_conns) */
-	uint32_t slot_base;
-	uint32_t *free_slots;
-	uint32_t n_free_slots;
+	void *engine_data;		/* the engine's own, for this worker */
+	bool engine_ready;		/* the engine's worker_init() succeeded */
 	uint8_t peek[TLS_HELLO_MAX_RAW];	/* MSG_PEEK buffer for every hello on this thread */
 	uint8_t *scratch;		/* WORKER_SCRATCH bytes: engines carrying bytes in user space */
 	struct worker_stats stats;
