@@ -59,6 +59,12 @@ void conn_log(const struct conn *c)
 		backend = cfg->backends[c->backend].name;
 	if (c->state == CONN_SPLICED && c->engine && c->engine->log_fields)
 		c->engine->log_fields(c, fields, sizeof(fields));
+	if (c->unsent_on_reset) {
+		size_t n = strlen(fields);
+
+		snprintf(fields + n, sizeof(fields) - n, " unsent_on_reset=%" PRIu64,
+			 c->unsent_on_reset);
+	}
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);
 	pr_info("conn=%" PRIu64 " client=%s%s listener=%s sni=%s alpn=%s route=%s backend=%s "

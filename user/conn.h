@@ -56,7 +56,11 @@ enum conn_end {
 struct conn_fail {
 	int side;
 	int err;		/* -errno seen */
-	uint64_t deadline_ns;
+	bool fin_first;		/* its peer sent FIN before the reset (SO_ERROR EPIPE: the
+				 * reset came in CLOSE_WAIT): the FIN is passed on first */
+	bool fin_sent;
+	uint64_t deadline_ns;	/* given up when the other socket takes nothing until then */
+	uint64_t acked;		/* the other socket's tcpi_bytes_acked at the last progress */
 	uint32_t backoff_ms;
 };
 
@@ -94,6 +98,8 @@ struct conn {
 	uint64_t bytes[2];		/* client->backend, backend->client */
 	uint64_t bytes_counted[2];	/* of bytes[], what the stats already hold */
 	uint64_t connect_ns;		/* when connect() to the backend started */
+	uint64_t unsent_on_reset;	/* bytes of a failed side the other socket never took:
+					 * dropped when sockmux gave up and reset it */
 	struct conn_fail fail;
 	const struct engine_ops *engine;	/* the engine carrying c, set before its start() */
 	union {

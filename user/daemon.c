@@ -56,15 +56,14 @@ static void fit_nofile(struct daemon *d, const struct engine_ops *ops)
 {
 	unsigned int per_conn = 2 + ops->fds_per_conn;
 	rlim_t extra = NOFILE_HEADROOM + ops->fds_reserve;
-	rlim_t want = (rlim_t)d->max_connections * per_conn + extra, cap = nr_open();
+	rlim_t need = (rlim_t)d->max_connections * per_conn + extra, cap = nr_open();
+	rlim_t want = need < cap ? need : cap;	/* no process may have more than fs.nr_open */
 	const char *hard_why = NULL;
 	struct rlimit rl, up;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	if (want > cap)
-		want = cap;
-	if (rl.rlim_cur >= want)
+	if (rl.rlim_cur >= need)
 		goto out_log;
 	up.rlim_cur = want;
 	up.rlim_max = rl.rlim_max > want ? rl.rlim_max : want;
@@ -79,10 +78,14 @@ static void fit_nofile(struct daemon *d, const struct engine_ops *ops)
 	if (hard_why)
 		pr_warn("open files: the hard limit %llu cannot be raised to the %llu that "
 			"max_connections %u needs (%s)",
-			(unsigned long long)rl.rlim_max, (unsigned long long)want,
+			(unsigned long long)rl.rlim_max, (unsigned long long)need,
 			d->max_connections, hard_why);
+	else if (need > cap)
+		pr_warn("open files: max_connections %u needs %llu descriptors, over fs.nr_open "
+			"(%llu)", d->max_connections, (unsigned long long)need,
+			(unsigned long long)cap);
 	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < want) {
+	if (rl.rlim_cur < need) {
 		unsigned int fit = rl.rlim_cur > extra ? (rl.rlim_cur - extra) / per_conn : 1;
 
 		pr_warn("open files: max_connections lowered from %u to %u to fit the limit of %llu "

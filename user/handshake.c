@@ -111,6 +111,9 @@ static int send_first_bytes(struct worker *w, struct conn *c)
 		c->detail = "PROXY header: cannot encode";
 		return err;
 	}
+	/* the backend is gone already (reset as it connected): nothing can go to it */
+	if (c->fail.side == 1)
+		return 0;
 	/* peeked whole before, so it is queued whole: one read, or a few if interrupted */
 	while (taken < c->pp_in_len) {
 		n = recv(c->fd[0], w->peek, c->pp_in_len - taken, MSG_DONTWAIT);
@@ -129,6 +132,11 @@ static int send_first_bytes(struct worker *w, struct conn *c)
 	iov.iov_base = hdr;
 	iov.iov_len = hdr_len;
 	err = send_whole(c->fd[1], &iov, 1);
+	if (err == -EPIPE || err == -ECONNRESET) {
+		/* reset since it connected: what it sent still goes to the client */
+		worker_conn_fail(w, c, 1, err);
+		return 0;
+	}
 	if (err)
 		c->detail = "PROXY header: short write";
 	return err;
@@ -151,11 +159,14 @@ static void handoff(struct worker *w, struct conn *c)
 	err = send_first_bytes(w, c);
 	if (err) {
 		c->err = -err;
-		worker_conn_end(w, c, END_INTERNAL);
+		worker_conn_abort(w, c, END_INTERNAL);
 		return;
 	}
 	c->state = CONN_SPLICED;
 	stats_conn_bytes(w, c);
+	/* a side that failed before: its last bytes' deadline runs from now, not from then */
+	if (c->fail.side >= 0)
+		worker_conn_fail_restart(c, now_ns());
 	for (;;) {
 		c->engine = ops;
 		err = ops->start(w, c);
@@ -165,8 +176,10 @@ static void handoff(struct worker *w, struct conn *c)
 	}
 	if (err && !c->dead) {
 		c->err = -err;
-		c->detail = "engine hand-off failed";
-		worker_conn_end(w, c, END_INTERNAL);
+		if (!c->detail)
+			c->detail = "engine hand-off failed";
+		/* a reset, not a FIN: the other side must not take it for a whole stream */
+		worker_conn_abort(w, c, END_INTERNAL);
 	}
 }
 
@@ -224,8 +237,9 @@ void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events)
 
 	if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
-	if (err == ECONNRESET) {
-		/* connected, then reset: what the backend sent before it still goes to the client */
+	if (err == ECONNRESET || err == EPIPE) {
+		/* connected, then reset (EPIPE: after its FIN): what the backend sent before it
+		 * still goes to the client; only a connect that never got through failed */
 		worker_conn_fail(w, c, 1, -err);
 		handoff(w, c);
 		return;

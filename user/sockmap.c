@@ -571,6 +571,26 @@ static void poll_backoff(struct worker *w, struct conn *c, uint64_t now, uint64_
 }
 
 /*
+ * Bytes of direction dir sockmux still holds: passed to user space and not written (in the
+ * source's psock or read and kept), and redirected or written but not yet in the
+ * destination's send queue (in its psock).
+ */
+static uint64_t undelivered(struct worker *w, struct conn *c, int dir)
+{
+	struct sm_dir_state *ds = dir_state(w, c, dir);
+	struct sockmap_spill *sp = &state(c)->spill[dir];
+	uint64_t base = __atomic_load_n(&ds->peer_base, __ATOMIC_ACQUIRE), queued, held;
+
+	held = state(c)->src_gone ? 0 : ds->passed - ds->written;
+	if (sp->rest)
+		held += sp->rest_len - sp->rest_off;
+	if ((base & SM_BASE_SET) && !tcpstat_queued(c->fd[!dir], &queued) &&
+	    ds->redirected + ds->written > queued - (base & ~SM_BASE_SET))
+		held += ds->redirected + ds->written - (queued - (base & ~SM_BASE_SET));
+	return held;
+}
+
+/*
  * After a socket failed (c->fail): the bytes it sent before its reset still go on. Those the
  * program redirected wait in the peer's psock until they entered its send queue; those it
  * passed to user space are carried, unless the reset took them: the kernel unhashes a reset
@@ -597,12 +617,17 @@ static void step_failed(struct worker *w, struct conn *c, uint64_t now)
 	}
 	if (!sp->rest && (s->src_gone || ds->written == ds->passed) &&
 	    redirected_flushed(w, c, dir)) {
+		/* the program saw the failed socket's FIN before its reset: it goes on first */
+		if (__atomic_load_n(&ds->fin, __ATOMIC_ACQUIRE))
+			c->fail.fin_first = true;
 		s->backoff_ms = 0;
 		worker_conn_fail_flushed(w, c, now);
 		return;
 	}
-	if (worker_conn_fail_overdue(w, c, now))
+	if (worker_conn_fail_due(w, c, now)) {
+		worker_conn_fail_give_up(w, c, undelivered(w, c, dir));
 		return;
+	}
 	poll_backoff(w, c, now, c->fail.deadline_ns);
 }
 

@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -112,8 +114,15 @@ static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 		worker_conn_fail_flushed(w, c, now);
 		return;
 	}
-	if (worker_conn_fail_overdue(w, c, now))
+	if (worker_conn_fail_due(w, c, now)) {
+		int inq = 0;
+
+		/* what the pipe and the failed socket's queue still hold is dropped */
+		if (ioctl(c->fd[dir], SIOCINQ, &inq) < 0 || inq < 0)
+			inq = 0;
+		worker_conn_fail_give_up(w, c, s->in_pipe[dir] + (uint64_t)inq);
 		return;
+	}
 	/* the destination is full: its EPOLLOUT pumps again, the deadline bounds the wait */
 	worker_poll_at(w, c, c->fail.deadline_ns);
 }

@@ -22,3 +22,14 @@ int tcpstat_queued(int fd, uint64_t *out)
 	*out = ti.tcpi_bytes_acked + (uint64_t)outq;
 	return 0;
 }
+
+int tcpstat_acked(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	*out = ti.tcpi_bytes_acked;
+	return 0;
+}

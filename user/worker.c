@@ -34,6 +34,7 @@
 #include "listener.h"
 #include "log.h"
 #include "source_limit.h"
+#include "tcpstat.h"
 #include "worker.h"
 
 #define EV_TAG_MASK 3ull
@@ -108,9 +109,19 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 		w->accept_resume_ns = 1;
 }
 
-void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)
+void worker_conn_abort(struct worker *w, struct conn *c, enum conn_end end)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	for (int i = 0; i < 2; i++) {
+		if (c->fd[i] >= 0)
+			setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	worker_conn_end(w, c, end);
+}
+
+void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)
+{
 	socklen_t len = sizeof(err);
 
 	if (!err && getsockopt(c->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) == 0)
@@ -118,49 +129,78 @@ void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)
 	c->err = -err;
 	if (!c->detail)
 		c->detail = side ? "backend reset" : "client reset";
-	for (int i = 0; i < 2; i++) {
-		if (c->fd[i] >= 0)
-			setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	worker_conn_end(w, c, END_RESET);
+	worker_conn_abort(w, c, END_RESET);
 }
 
 void worker_conn_fail(struct worker *w, struct conn *c, int side, int err)
 {
+	struct conn_fail *f = &c->fail;
 	socklen_t len = sizeof(err);
 
-	if (c->fail.side >= 0)
+	if (f->side >= 0)
 		return;
 	if (!err && getsockopt(c->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) == 0)
 		err = -err;
-	c->fail.side = side;
-	c->fail.err = err ? err : -ECONNRESET;
-	c->fail.deadline_ns = now_ns() + CONN_FAIL_FLUSH_MS * 1000000ull;
+	f->side = side;
+	f->err = err ? err : -ECONNRESET;
+	/* the kernel reports a reset that came after the peer's FIN as EPIPE (tcp_reset()) */
+	f->fin_first = f->err == -EPIPE;
+	f->fin_sent = false;
+	f->acked = 0;
+	worker_conn_fail_restart(c, now_ns());
+}
+
+void worker_conn_fail_restart(struct conn *c, uint64_t now)
+{
+	c->fail.deadline_ns = now + CONN_FAIL_FLUSH_MS * 1000000ull;
 	c->fail.backoff_ms = 0;
 }
 
-bool worker_conn_fail_overdue(struct worker *w, struct conn *c, uint64_t now)
+bool worker_conn_fail_due(struct worker *w, struct conn *c, uint64_t now)
 {
-	if (now < c->fail.deadline_ns)
+	struct conn_fail *f = &c->fail;
+	uint64_t acked;
+
+	/* progress: the other socket's peer acknowledged more since the last look */
+	if (!tcpstat_acked(c->fd[!f->side], &acked) && acked > f->acked) {
+		f->acked = acked;
+		worker_conn_fail_restart(c, now);
 		return false;
-	c->detail = c->fail.side ? "backend reset; the client did not take the last bytes in time" :
-				   "client reset; the backend did not take the last bytes in time";
+	}
+	return now >= f->deadline_ns;
+}
+
+void worker_conn_fail_give_up(struct worker *w, struct conn *c, uint64_t held)
+{
+	int outq = 0;
+
+	if (ioctl(c->fd[!c->fail.side], SIOCOUTQ, &outq) < 0 || outq < 0)
+		outq = 0;
+	c->unsent_on_reset = held + (uint64_t)outq;
+	c->detail = c->fail.side ? "backend reset; the client took nothing more for 2 s" :
+				   "client reset; the backend took nothing more for 2 s";
 	worker_conn_reset(w, c, c->fail.side, c->fail.err);
-	return true;
 }
 
 bool worker_conn_fail_flushed(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct conn_fail *f = &c->fail;
-	int outq = 0;
+	int dst = c->fd[!f->side], outq = 0;
 
+	/* a FIN that came before the reset goes on first, as it would directly */
+	if (f->fin_first && !f->fin_sent) {
+		shutdown(dst, SHUT_WR);
+		f->fin_sent = true;
+	}
 	/* the other socket failed too, or everything it was given left it: pass the reset */
-	if (ioctl(c->fd[!f->side], SIOCOUTQ, &outq) < 0 || outq <= 0) {
+	if (ioctl(dst, SIOCOUTQ, &outq) < 0 || outq <= 0) {
 		worker_conn_reset(w, c, f->side, f->err);
 		return true;
 	}
-	if (worker_conn_fail_overdue(w, c, now))
+	if (worker_conn_fail_due(w, c, now)) {
+		worker_conn_fail_give_up(w, c, 0);
 		return true;
+	}
 	f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : 1;
 	if (f->backoff_ms > 50)
 		f->backoff_ms = 50;

@@ -89,6 +89,8 @@ void worker_adopt_config(struct worker *w);
 int worker_watch(struct worker *w, struct conn *c, int side, uint32_t events, int op);
 /* End c: log its line, release the engine and close both sockets. */
 void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end);
+/* End c with a reset of both sockets (SO_LINGER {1, 0}), not a FIN: nothing looks whole. */
+void worker_conn_abort(struct worker *w, struct conn *c, enum conn_end end);
 /*
  * End c as reset: both sockets are closed with SO_LINGER {1, 0}, so the side still alive sees
  * a reset. err is the error seen (-errno), or 0 to read it from side's SO_ERROR.
@@ -96,23 +98,35 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end);
 void worker_conn_reset(struct worker *w, struct conn *c, int side, int err);
 
 /*
- * How long a reset waits for the bytes that came before it: a failed socket's last bytes are
- * still delivered, and the reset passed on only once they have left the other socket
- * (acknowledged by its peer), or after this long.
+ * How long a reset waits while the bytes that came before it do not move: a failed socket's
+ * last bytes are still delivered, and the reset passed on only once they have left the other
+ * socket (acknowledged by its peer); sockmux gives up when that peer acknowledges nothing new
+ * for this long (a reader that stopped), not after a fixed time (a slow one).
  */
 #define CONN_FAIL_FLUSH_MS 2000
 
 /*
- * Side `side` of spliced connection c failed (err -errno, or 0 to read SO_ERROR): records it
- * in c->fail, the first failure only. The engine then moves on what the failed socket still
+ * Side `side` of connection c failed (err -errno, or 0 to read SO_ERROR): records it in
+ * c->fail, the first failure only. The engine then moves on what the failed socket still
  * holds and stops carrying anything towards it.
  */
 void worker_conn_fail(struct worker *w, struct conn *c, int side, int err);
-/* Past the deadline of c->fail: resets c, saying the bytes did not get through (true). */
-bool worker_conn_fail_overdue(struct worker *w, struct conn *c, uint64_t now);
+/* The flush deadline starts again from now (the engine took c over, or bytes moved). */
+void worker_conn_fail_restart(struct conn *c, uint64_t now);
 /*
- * The engine has handed every byte from the failed side to the other socket: resets c (true)
- * once that socket's send queue is empty or the deadline passed, else asks for a poll (false).
+ * True when the other socket's peer acknowledged nothing new for CONN_FAIL_FLUSH_MS; any
+ * progress restarts the deadline.
+ */
+bool worker_conn_fail_due(struct worker *w, struct conn *c, uint64_t now);
+/*
+ * Gives up: resets c, counting held (bytes the engine still held) and what the other socket
+ * had not sent as unsent_on_reset in the log line.
+ */
+void worker_conn_fail_give_up(struct worker *w, struct conn *c, uint64_t held);
+/*
+ * The engine has handed every byte from the failed side to the other socket: a FIN that came
+ * before the reset is passed on, then c is reset (true) once the other socket's send queue is
+ * empty, or given up when it stops moving; else a poll is asked for (false).
  */
 bool worker_conn_fail_flushed(struct worker *w, struct conn *c, uint64_t now);
 /*

@@ -10,6 +10,7 @@
 #  - running out of descriptors (the limit lowered under the running daemon) pauses accepting
 #    without spinning, ends what cannot get a backend socket, and it recovers when descriptors
 #    come back (sslh CVE-2025-46807 crashed there);
+#  - a worker that stopped accepting (no room) stays quiet, also after a reload;
 #  - the first log lines say the descriptor limit in force, and why it is not higher.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -35,6 +36,15 @@ CONF
 sed -e 's/handshake_ms = 1000/handshake_ms = 30000/' "$T_DIR/smx.conf" >"$T_DIR/slow.conf"
 sed -e 's/^control = "";/control = ""; max_connections_per_source = 50;/' \
 	-e 's/handshake_ms = 1000/handshake_ms = 30000/' "$T_DIR/smx.conf" >"$T_DIR/persrc.conf"
+
+cat >"$T_DIR/full.conf" <<CONF
+listen = ( { address = "127.0.0.1:8444"; } );
+control = "";
+workers = 1;
+max_connections = 2;
+backends = { srv = { address = "127.0.0.1:9300"; }; };
+routes = ( { backend = "srv"; } );
+CONF
 
 bg "$T_DIR/churn-srv.log" "$CHURN" server --listen 127.0.0.1:9300
 wait_for "$T_DIR/churn-srv.log" 'listening' 5 || not_ok "churn server starts"
@@ -192,4 +202,31 @@ for engine in sockmap splice; do
 	probe_ok
 	check "$engine: serves again once descriptors are back" test $? = 0
 	stop_sockmux "$engine (nofile)"
+done
+
+# --- no room, then a reload: the paused listener must stay paused --------------------------
+for engine in sockmap splice; do
+	start_sockmux "$T_DIR/full.conf" "$engine" "full-$engine" ||
+		{ not_ok "$engine: starts (full)"; continue; }
+	exec 3<>/dev/tcp/127.0.0.1/8444 4<>/dev/tcp/127.0.0.1/8444
+	printf 'CHURN hold 0\n' >&3
+	printf 'CHURN hold 0\n' >&4
+	sleep 0.5
+	exec 5<>/dev/tcp/127.0.0.1/8444	# waits in the backlog: max_connections is 2
+	printf 'CHURN hold 0\n' >&5
+	sleep 0.3
+	t0=$(cpu_ticks); sleep 1; t1=$(cpu_ticks)
+	kill -HUP "$SMX_PID"
+	sleep 0.3
+	t2=$(cpu_ticks); sleep 2; t3=$(cpu_ticks)
+	check "$engine: full, waiting newcomers cost no CPU ($((t1 - t0)) ticks in 1 s)" \
+		test $((t1 - t0)) -lt 20
+	check "$engine: full, after a reload still no spinning ($((t3 - t2)) ticks in 2 s)" \
+		test $((t3 - t2)) -lt 40
+	exec 3>&- 4>&-
+	sleep 0.5
+	exec 5>&-
+	wait_for "$SMX_LOG" ' conn=3 .*end=closed' 5
+	check "$engine: the waiting connection is taken and served once there is room" test $? = 0
+	stop_sockmux "$engine (full)"
 done

@@ -291,6 +291,47 @@ static void reply_reset_server(int fd, uint64_t n)
 	close(fd);
 }
 
+/*
+ * The server reads only the opener, answers, sends its FIN and closes with the request still
+ * unread: its kernel sends FIN, then a reset (Python's http.server does this to a POST whose
+ * body it does not read). A direct client reads the answer, then EOF.
+ */
+static void reply_fin_reset_client(int fd, uint64_t n)
+{
+	send_n(fd, REQUEST_LEN, 0);
+	recv_until(fd, NO_LIMIT);
+}
+
+static void reply_fin_reset_server(int fd, uint64_t n)
+{
+	if (!recv_opener(fd))
+		return;
+	wait_queued(fd, REQUEST_LEN);
+	send_n(fd, n, 0);
+	shutdown(fd, SHUT_WR);
+	wait_acked(fd);
+	report();
+	close(fd);
+}
+
+/*
+ * The server sends a banner at once, then its FIN, then a reset, without waiting for anything
+ * (before sockmux may have seen its connect complete).
+ */
+static void banner_fin_reset_client(int fd, uint64_t n)
+{
+	recv_until(fd, NO_LIMIT);
+}
+
+static void banner_fin_reset_server(int fd, uint64_t n)
+{
+	send_n(fd, n, 0);
+	shutdown(fd, SHUT_WR);
+	wait_acked(fd);
+	report();
+	abort_conn(fd);
+}
+
 /* The server answers, sends its FIN and reads on while the client still sends. */
 static void reply_fin_client(int fd, uint64_t n)
 {
@@ -489,6 +530,8 @@ static void kill_client_server(int fd, uint64_t n)
 static const struct scenario scenarios[] = {
 	SCENARIO(reply_reset),
 	SCENARIO(reply_fin),
+	SCENARIO(reply_fin_reset),
+	SCENARIO(banner_fin_reset),
 	SCENARIO(reply_close),
 	SCENARIO(req_fin),
 	SCENARIO(client_reset_up),
