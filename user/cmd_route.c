@@ -15,7 +15,7 @@
 #include "config.h"
 #include "hostname.h"
 #include "router.h"
-#include "tls_hello.h"
+#include "sniff/tls_hello.h"
 
 const char cmd_route_usage[] =
 	"usage: sockmux route -c FILE [--sni NAME] [--alpn P1,P2] [--src ADDR] [--not-tls]\n"

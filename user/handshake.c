@@ -32,7 +32,7 @@
 #include "log.h"
 #include "proxy_proto.h"
 #include "router.h"
-#include "tls_hello.h"
+#include "sniff/tls_hello.h"
 #include "worker.h"
 
 /* Room for the header sent: v2, IPv6, ALPN and SNI of up to 255 bytes, id, CRC32C. */

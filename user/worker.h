@@ -14,7 +14,7 @@
 #include "conn.h"
 #include "list.h"
 #include "stats.h"
-#include "tls_hello.h"
+#include "sniff/tls_hello.h"
 
 struct daemon;
 

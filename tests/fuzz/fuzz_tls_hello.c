@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tls_hello.h"
+#include "sniff/tls_hello.h"
 
 #define RAW_CAP (6 * TLS_HELLO_MAX_LEN + 16)
 

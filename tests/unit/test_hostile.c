@@ -28,7 +28,7 @@
 #include "proxy_proto.h"
 #include "router.h"
 #include "tap.h"
-#include "tls_hello.h"
+#include "sniff/tls_hello.h"
 
 #ifndef FIXTURES
 #error "FIXTURES must name the tests/fixtures directory"

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "tls_hello.h"
+#include "sniff/tls_hello.h"
 
 #ifndef FIXTURES
 #define FIXTURES "tests/fixtures"

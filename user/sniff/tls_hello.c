@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "hostname.h"
-#include "tls_hello.h"
+#include "sniff/tls_hello.h"
 
 #define TLS_RECORD_HEADER 5
 #define TLS_RECORD_MAX 16384		/* TLSPlaintext.length limit, RFC 8446 5.1 */
