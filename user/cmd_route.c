@@ -79,7 +79,7 @@ static int alpn_to_wire(const char *list, uint8_t *out, size_t size, size_t *len
 /* Fills q->in from the options; reports a bad one on stderr and returns -EINVAL. */
 static int route_query_build(struct route_query *q)
 {
-	if (!q->in.is_tls && (q->sni || q->alpn)) {
+	if (q->in.proto != PROTO_TLS && (q->sni || q->alpn)) {
 		fprintf(stderr, "sockmux route: --not-tls excludes --sni and --alpn\n");
 		return -EINVAL;
 	}
@@ -88,7 +88,7 @@ static int route_query_build(struct route_query *q)
 			fprintf(stderr, "sockmux route: invalid --sni \"%s\"\n", q->sni);
 			return -EINVAL;
 		}
-		q->in.sni = q->host;
+		q->in.name = q->host;
 	}
 	if (q->alpn) {
 		if (alpn_to_wire(q->alpn, q->wire, sizeof(q->wire), &q->in.alpn_len)) {
@@ -124,7 +124,7 @@ static int route_report(const struct sm_config *cfg, const struct route_input *i
 	}
 	if (r < 0) {
 		printf("no route: the connection would be closed (%s)\n",
-		       in->is_tls ? "no_route" : "not_tls");
+		       in->proto == PROTO_TLS ? "no_route" : "not_tls");
 		return 2;
 	}
 	b = &cfg->backends[cfg->routes[r].backend];
@@ -135,7 +135,7 @@ static int route_report(const struct sm_config *cfg, const struct route_input *i
 
 int cmd_route(const struct cmd *cmd, int argc, char **argv)
 {
-	struct route_query q = { .in.is_tls = true };
+	struct route_query q = { .in.proto = PROTO_TLS };
 	struct sm_config cfg;
 	int o, ret;
 
@@ -154,7 +154,7 @@ int cmd_route(const struct cmd *cmd, int argc, char **argv)
 			q.src = optarg;
 			break;
 		case 'n':
-			q.in.is_tls = false;
+			q.in.proto = PROTO_UNKNOWN;
 			break;
 		case 'h':
 			fputs(cmd->usage, stdout);

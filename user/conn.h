@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "engine.h"
 #include "list.h"
+#include "sniff/sniff.h"
 
 struct worker;
 
@@ -90,7 +91,7 @@ struct conn {
 	size_t pp_alpn_len;
 	char *sni;			/* escaped, NULL if none */
 	char *alpn;			/* escaped list "a,b", NULL if none */
-	bool is_tls;
+	enum sniff_proto proto;		/* what the sniffers recognised */
 	bool source_counted;		/* counted in max_connections_per_source */
 	bool dead;			/* ended; freed after the current epoll batch */
 	const char *detail;		/* static text or strerror() for the log line */

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "proxy_proto.h"
 #include "router.h"
+#include "sniff/sniff.h"
 #include "sniff/tls_hello.h"
 #include "worker.h"
 
@@ -285,30 +286,30 @@ static int keep_pp_alpn(struct conn *c, const struct tls_hello *h, const struct 
 	return 0;
 }
 
-/* Routes c with what the hello said (h NULL: not TLS); connects the backend or ends c. */
-static void route_conn(struct worker *w, struct conn *c, const struct tls_hello *h)
+/* Routes c with what the sniffers found; connects the backend or ends c. */
+static void route_conn(struct worker *w, struct conn *c, const struct sniff_result *sr)
 {
 	const struct sm_config *cfg = &c->gen->cfg;
+	const struct tls_hello *h = sr->proto == PROTO_TLS ? &sr->u.tls : NULL;
 	struct route_input in = {
-		.is_tls = h != NULL,
+		.proto = sr->proto,
+		.name = sr->name,
+		.alpn = sr->alpn,
+		.alpn_len = sr->alpn_len,
 		.src = (const struct sockaddr *)&c->client.ss,
 	};
 	struct route_result res;
 	char alpn[512];
 	long r;
 
-	if (h && h->has_sni) {
-		in.sni = h->sni;
-		c->sni = escaped_dup((const uint8_t *)h->sni, h->sni_len);
-	}
-	if (h && h->has_alpn) {
-		in.alpn = h->alpn;
-		in.alpn_len = h->alpn_len;
-		c->alpn = strdup(escape_alpn_list(h->alpn, h->alpn_len, alpn, sizeof(alpn)));
-	}
+	c->proto = sr->proto;
+	if (sr->name)
+		c->sni = escaped_dup((const uint8_t *)sr->name, sr->name_len);
+	if (sr->alpn)
+		c->alpn = strdup(escape_alpn_list(sr->alpn, sr->alpn_len, alpn, sizeof(alpn)));
 	r = router_match(cfg, &in, &res);
 	if (r < 0) {
-		worker_conn_end(w, c, h ? END_NO_ROUTE : END_NOT_TLS);
+		worker_conn_end(w, c, sr->proto == PROTO_TLS ? END_NO_ROUTE : END_NOT_TLS);
 		return;
 	}
 	c->route = r;
@@ -388,8 +389,8 @@ static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32
 
 void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
 {
-	struct tls_hello h;
-	enum tls_hello_status st;
+	struct sniff_result sr;
+	enum sniff_status st;
 	ssize_t n;
 
 	/* A reset: the bytes that came before it are still routed and carried, then the reset
@@ -412,28 +413,25 @@ void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
 		}
 		return;
 	}
-	st = tls_hello_parse(w->peek + c->pp_in_len, (size_t)n - c->pp_in_len, &h);
+	st = sniff(w->peek + c->pp_in_len, (size_t)n - c->pp_in_len, &sr);
 	switch (st) {
-	case TLS_HELLO_OK:
-		c->is_tls = true;
-		route_conn(w, c, &h);
+	case SNIFF_OK:
+	case SNIFF_NO:
+		route_conn(w, c, &sr);
 		return;
-	case TLS_HELLO_NOT_TLS:
-		route_conn(w, c, NULL);
-		return;
-	case TLS_HELLO_BAD:
-		c->detail = h.error ? h.error : "malformed ClientHello";
+	case SNIFF_BAD:
+		c->detail = sr.error;
 		worker_conn_end(w, c, END_BAD_HELLO);
 		return;
-	case TLS_HELLO_NEED_MORE:
+	case SNIFF_NEED_MORE:
 		if ((size_t)n >= sizeof(w->peek)) {
-			c->detail = "ClientHello too large";
+			c->detail = "first bytes too large to recognise";
 			worker_conn_end(w, c, END_BAD_HELLO);
 		} else if (c->fail.side == 0) {
-			c->detail = "reset before the ClientHello was complete";
+			c->detail = "reset before the first bytes were complete";
 			worker_conn_end(w, c, END_CLIENT_CLOSED);
 		} else if (events & (EPOLLRDHUP | EPOLLHUP)) {
-			c->detail = "ClientHello cut short by EOF";
+			c->detail = "first bytes cut short by EOF";
 			worker_conn_end(w, c, END_BAD_HELLO);
 		}
 		return;

@@ -76,10 +76,10 @@ static long route_sni_find(const struct sm_route *r, const struct route_input *i
 {
 	size_t i;
 
-	if (!in->is_tls || !in->sni)
+	if (in->proto != PROTO_TLS || !in->name)
 		return -1;
 	for (i = 0; i < r->n_sni; i++)
-		if (router_sni_match(&r->sni[i], in->sni))
+		if (router_sni_match(&r->sni[i], in->name))
 			return (long)i;
 	return -1;
 }
@@ -92,7 +92,7 @@ static long route_alpn_find(const struct sm_route *r, const struct route_input *
 {
 	size_t i;
 
-	if (!in->is_tls || !alpn_list_valid(in->alpn, in->alpn_len))
+	if (in->proto != PROTO_TLS || !alpn_list_valid(in->alpn, in->alpn_len))
 		return -1;
 	for (i = 0; i < r->n_alpn; i++)
 		if (alpn_list_has(in->alpn, in->alpn_len, r->alpn[i], strlen(r->alpn[i])))
@@ -233,17 +233,17 @@ static bool explain_sni(struct outbuf *o, const struct sm_route *r, const struct
 	char q[1024];
 	long i = route_sni_find(r, in);
 
-	if (!in->is_tls) {
+	if (in->proto != PROTO_TLS) {
 		out_add(o, "not TLS, no sni for ");
 		out_sni_list(o, r);
 		return false;
 	}
-	if (!in->sni) {
+	if (!in->name) {
 		out_add(o, "no sni, wants ");
 		out_sni_list(o, r);
 		return false;
 	}
-	quote(in->sni, q, sizeof(q));
+	quote(in->name, q, sizeof(q));
 	if (i < 0) {
 		out_add(o, "sni \"%s\" not in ", q);
 		out_sni_list(o, r);
@@ -258,7 +258,7 @@ static bool explain_alpn(struct outbuf *o, const struct sm_route *r, const struc
 	char q[1024], e[1024];
 	long i = route_alpn_find(r, in);
 
-	if (!in->is_tls || !in->alpn || !in->alpn_len) {
+	if (in->proto != PROTO_TLS || !in->alpn || !in->alpn_len) {
 		out_add(o, "no alpn, wants ");
 		out_alpn_list(o, r);
 		return false;

@@ -8,7 +8,7 @@
  *   alpn:   the client offered at least one of the listed protocols;
  *   source: the client address lies in one of the listed prefixes.
  * A connection without SNI (or not TLS at all) fails every sni condition, and one without
- * ALPN fails every alpn condition.
+ * ALPN (or not TLS) fails every alpn condition.
  */
 #ifndef SOCKMUX_ROUTER_H
 #define SOCKMUX_ROUTER_H
@@ -19,10 +19,13 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "sniff/sniff.h"
 
+/* What the sniffers found in the connection's first bytes (sniff/sniff.h), and who sent them. */
 struct route_input {
-	bool is_tls;
-	const char *sni;		/* NULL: none; else lowercased, no trailing dot */
+	enum sniff_proto proto;		/* PROTO_UNKNOWN: no sniffer recognised the bytes */
+	const char *name;		/* the host name asked for (TLS: SNI); NULL: none; else
+					 * lowercased, no trailing dot */
 	const uint8_t *alpn;		/* client's protocol_name_list (wire format), or NULL */
 	size_t alpn_len;
 	const struct sockaddr *src;	/* client address, or NULL when unknown */

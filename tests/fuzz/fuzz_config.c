@@ -169,14 +169,14 @@ static void check_routes(const struct sm_config *cfg, size_t len)
 	if (cfg->routes[0].n_sni)
 		sni = cfg->routes[0].sni[0].name + cfg->routes[0].sni[0].wildcard;
 
-	in = (struct route_input){ .is_tls = false };
+	in = (struct route_input){ .proto = PROTO_UNKNOWN };
 	check_router(cfg, &in, len);
-	in = (struct route_input){ .is_tls = true, .sni = sni, .alpn = alpn,
+	in = (struct route_input){ .proto = PROTO_TLS, .name = sni, .alpn = alpn,
 				   .alpn_len = sizeof(alpn) - 1,
 				   .src = (const struct sockaddr *)&sin };
 	check_router(cfg, &in, len);
 	in.src = (const struct sockaddr *)&sin6;
-	in.sni = "a.example.org";
+	in.name = "a.example.org";
 	check_router(cfg, &in, len);
 }
 

@@ -711,7 +711,7 @@ enum { R_STRICT, R_INTERNAL, R_LAX };
 static long route_of(const struct sm_config *cfg, const char *name, const char **sni)
 {
 	static struct tls_hello h;
-	struct route_input in = { .is_tls = true };
+	struct route_input in = { .proto = PROTO_TLS };
 	size_t allocs;
 
 	exts.n = 0;
@@ -724,7 +724,7 @@ static long route_of(const struct sm_config *cfg, const char *name, const char *
 		return -EPROTO;
 	*sni = h.sni;
 	if (h.has_sni)
-		in.sni = h.sni;
+		in.name = h.sni;
 	if (h.has_alpn) {
 		in.alpn = h.alpn;
 		in.alpn_len = h.alpn_len;
@@ -751,7 +751,7 @@ static void check_route(const struct sm_config *cfg, const char *host, long want
 static void test_case_and_trailing_dot(void)
 {
 	struct config_error err;
-	struct route_input in = { .is_tls = true };
+	struct route_input in = { .proto = PROTO_TLS };
 	struct sm_config cfg;
 
 	/*
@@ -778,10 +778,10 @@ static void test_case_and_trailing_dot(void)
 	check_route(&cfg, "internal.example.org", R_LAX, "internal.example.org", NULL);
 
 	/* the router alone, given a name that differs only in case, keeps the rule too */
-	in.sni = "EXAMPLE.org";
+	in.name = "EXAMPLE.org";
 	ASSERT_EQ(router_match(&cfg, &in, NULL), R_STRICT,
 		  "5: router_match(\"EXAMPLE.org\") -> #1, not the default");
-	in.sni = "X.INTERNAL.Example.ORG";
+	in.name = "X.INTERNAL.Example.ORG";
 	ASSERT_EQ(router_match(&cfg, &in, NULL), R_INTERNAL,
 		  "5: router_match(\"X.INTERNAL.Example.ORG\") -> #2, not the default");
 	config_free(&cfg);

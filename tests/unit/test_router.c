@@ -61,7 +61,7 @@ static bool parse(const char *text, struct sm_config *cfg)
 
 static struct route_input tls(const char *sni, const uint8_t *alpn, size_t alpn_len)
 {
-	struct route_input in = { .is_tls = true, .sni = sni, .alpn = alpn, .alpn_len = alpn_len };
+	struct route_input in = { .proto = PROTO_TLS, .name = sni, .alpn = alpn, .alpn_len = alpn_len };
 
 	return in;
 }
@@ -116,10 +116,10 @@ static void test_xmpp_and_web(const struct sm_config *cfg)
 	check_route(cfg, &in, R_FALLBACK, NULL, "example.org.evil -> default");
 	in = tls(NULL, LIST(alpn_xmpp));
 	check_route(cfg, &in, R_FALLBACK, NULL, "TLS without SNI -> default only");
-	in = (struct route_input){ .is_tls = false };
+	in = (struct route_input){ .proto = PROTO_UNKNOWN };
 	check_route(cfg, &in, R_FALLBACK, NULL, "not TLS -> default only");
 	/* a non-TLS input never meets sni or alpn conditions, whatever its fields say */
-	in = (struct route_input){ .is_tls = false, .sni = "example.org", .alpn = LIST(alpn_xmpp) };
+	in = (struct route_input){ .proto = PROTO_UNKNOWN, .name = "example.org", .alpn = LIST(alpn_xmpp) };
 	check_route(cfg, &in, R_FALLBACK, NULL, "not TLS with stray sni/alpn -> default");
 }
 
@@ -137,7 +137,7 @@ static void test_no_default(void)
 		return;
 	in = tls("other.org", NULL, 0);
 	check_route(&cfg, &in, -ENOENT, NULL, "no default route -> -ENOENT");
-	in = (struct route_input){ .is_tls = false };
+	in = (struct route_input){ .proto = PROTO_UNKNOWN };
 	ASSERT_EQ(router_match(&cfg, &in, &res), -ENOENT, "not TLS, no default -> -ENOENT");
 	ASSERT_EQ(res.route, -1, "res.route -1 on -ENOENT");
 	in = tls("example.org", NULL, 0);
@@ -275,12 +275,12 @@ static void test_source(const struct sm_config *cfg)
 	struct sm_addr a;
 
 	sa_from("192.0.2.7:40000", &a);
-	in = (struct route_input){ .is_tls = false, .src = (const struct sockaddr *)&a.ss };
+	in = (struct route_input){ .proto = PROTO_UNKNOWN, .src = (const struct sockaddr *)&a.ss };
 	check_route(cfg, &in, R_LAN, NULL, "source 192.0.2.7 -> lan");
 	in = tls("other.org", NULL, 0);
 	in.src = (const struct sockaddr *)&a.ss;
 	check_route(cfg, &in, R_LAN, NULL, "TLS other.org from 192.0.2.7 -> lan");
-	in.sni = "example.org";
+	in.name = "example.org";
 	check_route(cfg, &in, R_WEB, NULL, "earlier sni route wins over source");
 
 	sa_from("[::ffff:192.0.2.200]:1", &a);
@@ -324,10 +324,10 @@ static void test_first_match_and_and(void)
 	check_route(&cfg, &in, 0, NULL, "sni and source both hold -> #1");
 	sa_from("11.1.2.3:1", &a);
 	check_route(&cfg, &in, 1, NULL, "source fails -> next match #2");
-	in.sni = "mail.example.org";
+	in.name = "mail.example.org";
 	check_route(&cfg, &in, 2, NULL, "#3 after #2 does not match");
 	in.src = NULL;
-	in.sni = "www.example.org";
+	in.name = "www.example.org";
 	check_route(&cfg, &in, 1, NULL, "unknown source fails #1 -> #2");
 	config_free(&cfg);
 }
@@ -352,7 +352,7 @@ static void test_explain(void)
 		{ 0, tls(NULL, NULL, 0), false,
 		  "#1 (line 8): no sni, wants [example.org]; no alpn, wants [xmpp-client]"
 		  " -> no match" },
-		{ 0, { .is_tls = false }, false,
+		{ 0, { .proto = PROTO_UNKNOWN }, false,
 		  "#1 (line 8): not TLS, no sni for [example.org]; no alpn, wants [xmpp-client]"
 		  " -> no match" },
 		{ 0, tls("example.org", (const uint8_t *)"\x0cxmpp-client", 12), false,
@@ -372,9 +372,9 @@ static void test_explain(void)
 		  " -> no match" },
 		{ 2, { .src = NULL }, false,
 		  "#3 (line 10): source unknown, wants [192.0.2.0/24,2001:db8::/32] -> no match" },
-		{ 3, { .is_tls = false }, true,
+		{ 3, { .proto = PROTO_UNKNOWN }, true,
 		  "#4 (line 11): no condition (default route) -> match" },
-		{ 4, { .is_tls = false }, false, "#5: no such route" },
+		{ 4, { .proto = PROTO_UNKNOWN }, false, "#5: no such route" },
 	};
 	struct config_error err;
 	struct sm_config cfg;

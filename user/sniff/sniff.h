@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sniff.h - what a connection's first bytes say, one sniffer per protocol behind one
+ * interface (caddy-l4's model): given the bytes peeked so far, a sniffer answers "need more",
+ * "not mine", "mine" (with what the client asked for) or "mine but malformed". The handshake
+ * runs the table (sniffers.c) and routes on the result; it knows no protocol.
+ *
+ * Sniffers are pure: no I/O, no allocation, no logging; each is unit-tested and fuzzed.
+ */
+#ifndef SOCKMUX_SNIFF_H
+#define SOCKMUX_SNIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hostname.h"
+#include "sniff/tls_hello.h"
+
+enum sniff_status {
+	SNIFF_NEED_MORE,	/* could still be this protocol: wait for more bytes */
+	SNIFF_NO,		/* not this protocol */
+	SNIFF_OK,		/* this protocol; the result is filled in */
+	SNIFF_BAD,		/* this protocol, malformed: result.error says how */
+};
+
+enum sniff_proto {
+	PROTO_UNKNOWN = 0,	/* no sniffer recognised the bytes */
+	PROTO_TLS,
+};
+
+struct sniff_result {
+	enum sniff_proto proto;
+	const char *error;		/* SNIFF_BAD: static text for the log line */
+	const char *name;		/* the host name the client asked for (TLS: SNI),
+					 * lowercased, no trailing dot; NULL: none */
+	size_t name_len;
+	const uint8_t *alpn;		/* TLS: the client's protocol_name_list (wire format,
+					 * pointing into tls below), NULL: none */
+	size_t alpn_len;
+	union {
+		struct tls_hello tls;	/* PROTO_TLS: the whole parsed ClientHello */
+	} u;
+};
+
+struct sniffer {
+	const char *name;		/* as in the log and, later, in routes */
+	enum sniff_proto proto;
+	enum sniff_status (*parse)(const uint8_t *buf, size_t len, struct sniff_result *out);
+};
+
+/*
+ * Runs the sniffers over the len bytes at buf: SNIFF_OK or SNIFF_BAD from the first that
+ * claims them (in table order), else SNIFF_NEED_MORE while any might still, else SNIFF_NO
+ * (out->proto PROTO_UNKNOWN).
+ */
+enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out);
+/* The name of a protocol, as in the log: "tls", "unknown". */
+const char *sniff_proto_name(enum sniff_proto proto);
+
+#endif
