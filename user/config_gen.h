@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "stats.h"
+#include "ops/stats.h"
 
 struct daemon;
 

@@ -17,14 +17,14 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
+#include "ops/control.h"
 #include "daemon.h"
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
-#include "metrics.h"
+#include "ops/metrics.h"
 #include "privdrop.h"
-#include "reload.h"
+#include "ops/reload.h"
 #include "source_limit.h"
 #include "worker.h"
 

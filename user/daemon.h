@@ -15,7 +15,7 @@
 #include "config.h"
 #include "engine.h"
 #include "source_limit.h"
-#include "stats.h"
+#include "ops/stats.h"
 
 struct config_gen;
 struct engine_choice;

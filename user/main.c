@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "ops/cmd.h"
 
 /* Width of "NAME ARGS" in `sockmux --help`; a longer one puts its summary on the next line. */
 #define SYNOPSIS_WIDTH 44

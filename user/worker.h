@@ -13,7 +13,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "list.h"
-#include "stats.h"
+#include "ops/stats.h"
 #include "sniff/tls_hello.h"
 
 struct daemon;

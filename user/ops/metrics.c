@@ -16,7 +16,7 @@
 #include "config_gen.h"
 #include "daemon.h"
 #include "log.h"
-#include "metrics.h"
+#include "ops/metrics.h"
 
 #define METRICS_MAX_CONNECTIONS 16
 #define METRICS_TIMEOUT_S 10

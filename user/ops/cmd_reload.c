@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "ops/cmd.h"
 #include "config.h"
 
 const char cmd_reload_usage[] =

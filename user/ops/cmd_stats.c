@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "ops/cmd.h"
 #include "config.h"
 
 const char cmd_stats_usage[] =

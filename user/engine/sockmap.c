@@ -36,7 +36,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "log.h"
-#include "sockmap.h"
+#include "engine/sockmap.h"
 #include "sockmap.skel.h"
 #include "tcpstat.h"
 #include "worker.h"

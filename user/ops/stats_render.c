@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "stats.h"
+#include "ops/stats.h"
 #include "worker.h"
 
 /* Rates per second of one row between two snapshots (0 when there is no interval yet). */

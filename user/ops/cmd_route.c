@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "addr.h"
-#include "cmd.h"
+#include "ops/cmd.h"
 #include "config.h"
 #include "hostname.h"
 #include "router.h"

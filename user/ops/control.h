@@ -9,7 +9,7 @@
 #ifndef SOCKMUX_CONTROL_H
 #define SOCKMUX_CONTROL_H
 
-#include "stats.h"
+#include "ops/stats.h"
 
 struct daemon;
 

@@ -13,7 +13,7 @@
 #include "config_gen.h"
 #include "daemon.h"
 #include "engine.h"
-#include "stats.h"
+#include "ops/stats.h"
 #include "worker.h"
 
 const uint64_t stats_hist_bounds_us[STATS_HIST_BUCKETS] = {

@@ -14,7 +14,7 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
-#include "reload.h"
+#include "ops/reload.h"
 #include "worker.h"
 
 static bool has_listener(const struct sm_config *cfg, const struct sm_addr *a)

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
+#include "ops/control.h"
 #include "daemon.h"
 #include "log.h"
-#include "reload.h"
+#include "ops/reload.h"
 
 #define CONTROL_REQ_MAX 256
 #define CONTROL_IO_TIMEOUT_S 1

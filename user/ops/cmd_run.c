@@ -3,7 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "cmd.h"
+#include "ops/cmd.h"
 #include "config.h"
 #include "daemon.h"
 #include "engine.h"

@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "ops/cmd.h"
 #include "config.h"
 
 int cmd_load_config(const char *path, struct sm_config *cfg)

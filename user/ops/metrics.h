@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "stats.h"
+#include "ops/stats.h"
 
 struct daemon;
 struct metrics;
