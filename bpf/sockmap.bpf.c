@@ -190,19 +190,73 @@ static __always_inline enum seq_verdict check_seq(struct __sk_buff *ctx, struct 
 	return SEQ_NEW;
 }
 
-SEC("sk_skb/stream_verdict")
-int splice_verdict(struct __sk_buff *skb)
+/* What the program does with an skb, and so what it counts. */
+enum action { ACT_DROP, ACT_PASS, ACT_REDIRECTED };
+
+/*
+ * A new skb: to the peer's egress while the peer can take it; to user space (passed) while
+ * it cannot, or while bytes passed earlier are not written yet (spilling is sticky, so no
+ * byte overtakes another).
+ */
+static __always_inline enum action redirect_or_spill(struct __sk_buff *skb, struct sm_peer *p,
+						     struct sm_dir_state *d, __u32 len)
 {
-	struct sm_dir_state *d;
-	struct sm_counters *c;
 	struct bpf_sock *peer;
 	struct tcp_sock *tp;
+	__u64 entered;
+	long ret;
+
+	if (d->spilling && *(volatile __u64 *)&d->written != d->passed)
+		return ACT_PASS;
+	peer = bpf_map_lookup_elem(&redir_map, &p->peer_cookie);
+	if (!peer) {
+		d->dropped += len;
+		return ACT_DROP;
+	}
+	tp = bpf_skc_to_tcp_sock(peer);
+	if (!tp) {
+		/* not a TCP socket: cannot happen for what user space inserts */
+		bpf_sk_release(peer);
+		d->broken = 1;
+		return ACT_PASS;
+	}
+	/* peer_entered() records the peer's base at the first skb, bounded or not: user space
+	 * needs it to know when redirected bytes have left the psock */
+	entered = peer_entered(tp, d);
+	if (backpressure && peer_congested(tp, d, entered, len)) {
+		bpf_sk_release(peer);
+		if (!d->spilling) {
+			d->spilling = 1;
+			d->spills++;
+		}
+		return ACT_PASS;
+	}
+	ret = bpf_sk_redirect_hash(skb, &redir_map, &p->peer_cookie, 0);
+	bpf_sk_release(peer);
+	if (ret != SK_PASS) {
+		d->dropped += len;
+		return ACT_DROP;
+	}
+	d->spilling = 0;
+	d->redirected += len;
+	return ACT_REDIRECTED;
+}
+
+/*
+ * Each skb a handed-off socket receives: to the peer, or passed to user space (see
+ * redirect_or_spill()); repeated bytes are cut or dropped first (check_seq()), and a FIN is
+ * marked after the bytes it came with are counted.
+ */
+SEC("sk_skb/stream_verdict")
+int peer_or_pass(struct __sk_buff *skb)
+{
+	enum action act = ACT_DROP;
+	struct sm_dir_state *d;
+	struct sm_counters *c;
 	struct sm_peer *p;
 	__u32 len = skb->len, seq;
-	__u64 cookie, entered;
+	__u64 cookie;
 	bool fin;
-	bool congested;
-	long ret;
 
 	cookie = bpf_get_socket_cookie(skb);
 	p = bpf_map_lookup_elem(&peer_of, &cookie);
@@ -217,70 +271,27 @@ int splice_verdict(struct __sk_buff *skb)
 	/* A bare FIN arrives as an empty skb; redirecting it would stop the peer's send worker
 	 * with EPIPE. User space passes FINs on itself (shutdown(2) on the peer) once d->fin
 	 * says every byte before it went through here. */
-	if (len == 0) {
-		if (fin)
-			set_fin(d);
-		return SK_DROP;
-	}
-
-	if (!d->seq_known)
-		start_seq(cookie, d);
-	switch (check_seq(skb, d, seq, &len)) {
-	case SEQ_NEW:
-		break;
-	case SEQ_REPEAT:
-		if (fin)
-			set_fin(d);
-		return SK_DROP;
-	case SEQ_BROKEN:
-		/* passed, so user space wakes up, sees d->broken and resets the connection */
-		d->spilling = 1;
-		goto pass;
-	}
-
-	/* Sticky: while user space still has passed bytes to write, keep passing. */
-	if (d->spilling && *(volatile __u64 *)&d->written != d->passed)
-		goto pass;
-
-	peer = bpf_map_lookup_elem(&redir_map, &p->peer_cookie);
-	if (!peer) {
-		d->dropped += len;
-		return SK_DROP;
-	}
-	tp = bpf_skc_to_tcp_sock(peer);
-	if (!tp) {
-		/* not a TCP socket: cannot happen for what user space inserts */
-		bpf_sk_release(peer);
-		d->broken = 1;
-		goto pass;
-	}
-	entered = peer_entered(tp, d);
-	congested = backpressure && peer_congested(tp, d, entered, len);
-	if (congested) {
-		bpf_sk_release(peer);
-		if (!d->spilling) {
+	if (len) {
+		if (!d->seq_known)
+			start_seq(cookie, d);
+		switch (check_seq(skb, d, seq, &len)) {
+		case SEQ_NEW:
+			act = redirect_or_spill(skb, p, d, len);
+			break;
+		case SEQ_REPEAT:
+			break;
+		case SEQ_BROKEN:
+			/* passed, so user space wakes up, sees d->broken and resets the connection */
 			d->spilling = 1;
-			d->spills++;
+			act = ACT_PASS;
+			break;
 		}
-		goto pass;
 	}
-	ret = bpf_sk_redirect_hash(skb, &redir_map, &p->peer_cookie, 0);
-	bpf_sk_release(peer);
-	if (ret == SK_PASS) {
-		d->spilling = 0;
-		d->redirected += len;
-	} else {
-		d->dropped += len;
-	}
+	if (act == ACT_PASS)
+		d->passed += len;
 	if (fin)
 		set_fin(d);
-	return ret;
-
-pass:
-	d->passed += len;
-	if (fin)
-		set_fin(d);
-	return SK_PASS;
+	return act == ACT_DROP ? SK_DROP : SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

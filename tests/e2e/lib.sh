@@ -136,7 +136,7 @@ smx_map_entries() {
 }
 
 # smx_prog_id: the running sockmux's verdict program id (as it logged it)
-smx_prog_id() { grep -oE "splice_verdict id [0-9]+" "$SMX_LOG" | head -n 1 | grep -oE '[0-9]+$'; }
+smx_prog_id() { grep -oE "peer_or_pass id [0-9]+" "$SMX_LOG" | head -n 1 | grep -oE '[0-9]+$'; }
 
 # conn_lines: sockmux's per-connection log lines so far.
 conn_lines() { grep -E ' conn=[0-9]+ ' "$SMX_LOG"; }

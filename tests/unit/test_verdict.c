@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_verdict.c - the sockmap verdict program (bpf/sockmap.bpf.c, splice_verdict) on real TCP
+ * test_verdict.c - the sockmap verdict program (bpf/sockmap.bpf.c, peer_or_pass) on real TCP
  * sockets, below the daemon, the way the kernel's BPF selftests test sk_skb programs
  * (prog_tests/sockmap_basic.c). The real skeleton is loaded, sized and attached as
  * sockmap_open() does; two loopback connections, client <-> A and B <-> backend, are handed to
@@ -326,7 +326,7 @@ static void diag_dir(const char *what, const struct sm_dir_state *d)
 /* --- the program and its maps ------------------------------------------------------------ */
 
 /* Loads, sizes and attaches the program and maps the counters, as sockmap_open() does. */
-static int fixture_open(struct fixture *f, const char **why)
+static int fixture_open(struct fixture *f, bool backpressure, const char **why)
 {
 	int err;
 
@@ -335,7 +335,7 @@ static int fixture_open(struct fixture *f, const char **why)
 		*why = "cannot open the BPF object";
 		return errno ? -errno : -EINVAL;
 	}
-	f->skel->rodata->backpressure = true;
+	f->skel->rodata->backpressure = backpressure;
 	bpf_map__set_max_entries(f->skel->maps.redir_map, 2 * N_SLOTS);
 	bpf_map__set_max_entries(f->skel->maps.verdict_map, 2 * N_SLOTS);
 	bpf_map__set_max_entries(f->skel->maps.peer_of, 2 * N_SLOTS);
@@ -348,7 +348,7 @@ static int fixture_open(struct fixture *f, const char **why)
 	f->redir_fd = bpf_map__fd(f->skel->maps.redir_map);
 	f->verdict_fd = bpf_map__fd(f->skel->maps.verdict_map);
 	f->peer_fd = bpf_map__fd(f->skel->maps.peer_of);
-	f->prog_fd = bpf_program__fd(f->skel->progs.splice_verdict);
+	f->prog_fd = bpf_program__fd(f->skel->progs.peer_or_pass);
 	if (bpf_prog_attach(f->prog_fd, f->verdict_fd, BPF_SK_SKB_STREAM_VERDICT, 0)) {
 		err = -errno;
 		*why = "cannot attach the stream verdict program to verdict_map";
@@ -1276,6 +1276,46 @@ static bool own_netns(void)
 	return self.st_ino != init.st_ino || self.st_dev != init.st_dev;
 }
 
+/* --- 9. unbounded (--engine sockmap-unbounded, the benchmark's control) ------------------- */
+
+/*
+ * Without the congestion check the program still records the peer's base at the first skb:
+ * the engine learns from it when redirected bytes have left the psock, before it passes a FIN
+ * on. Without the base a connection whose client half-closes never ends.
+ */
+static void test_unbounded(void)
+{
+	struct stream up = { .seed = 9, .bad_at = NO_BAD };
+	const char *why = "";
+	struct fixture f;
+	struct conn c;
+	int err, i;
+
+	err = fixture_open(&f, false, &why);
+	if (!ASSERT_OK(err, "unbounded: the program loads without the congestion check")) {
+		tap_diag("%s", why);
+		return;
+	}
+	err = conn_open(&c, SLOT_TRANSFER);
+	if (!err)
+		err = conn_splice(&f, &c);
+	if (!ASSERT_OK(err, "unbounded: both connections handed over"))
+		goto out_close;
+	err = pump(c.client, c.backend, &up, MIB, 256 * 1024, 5000);
+	if (err)
+		tap_diag("  up: %s", strerror(-err));
+	check_stream(&up, MIB, "unbounded: 1 MiB client -> backend arrives in order, intact");
+	ASSERT_TRUE(load64(&dir_state(&f, &c, SM_DIR_UP)->peer_base) & SM_BASE_SET,
+		    "unbounded: the peer's base is recorded at the first skb");
+	for (i = 0; i < 100 && !flushed(&f, &c); i++)
+		usleep(10000);
+	ASSERT_TRUE(flushed(&f, &c),
+		    "unbounded: the engine can see every redirected byte left the psock");
+out_close:
+	conn_close(&f, &c);
+	fixture_close(&f);
+}
+
 static void timed(void (*test)(struct fixture *), struct fixture *f, const char *name)
 {
 	uint64_t start = now_ms();
@@ -1304,7 +1344,7 @@ int main(void)
 	}
 	alarm(HANG_SECONDS);
 	libbpf_set_print(libbpf_warn);
-	err = fixture_open(&f, &why);
+	err = fixture_open(&f, true, &why);
 	if (err == -EPERM) {
 		/* root without CAP_BPF/CAP_PERFMON (a container): nothing to test here */
 		printf("1..0 # SKIP %s: %s\n", why, strerror(-err));
@@ -1315,7 +1355,7 @@ int main(void)
 		tap_diag("%s: %s", why, strerror(-err));
 		return tap_done();
 	}
-	tap_result(true, "setup: splice_verdict loaded and attached, counters mmap()ed");
+	tap_result(true, "setup: peer_or_pass loaded and attached, counters mmap()ed");
 	timed(test_transfer, &f, "transfer");
 	timed(test_queued, &f, "queued");
 	timed(test_fin, &f, "fin");
@@ -1325,5 +1365,6 @@ int main(void)
 	timed(test_gap, &f, "gap");
 	timed(test_no_peer, &f, "no peer");
 	fixture_close(&f);
+	test_unbounded();
 	return tap_done();
 }

@@ -155,7 +155,7 @@ int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, bool backpress
 	e->redir_fd = bpf_map__fd(skel->maps.redir_map);
 	e->verdict_fd = bpf_map__fd(skel->maps.verdict_map);
 	e->peer_fd = bpf_map__fd(skel->maps.peer_of);
-	e->prog_fd = bpf_program__fd(skel->progs.splice_verdict);
+	e->prog_fd = bpf_program__fd(skel->progs.peer_or_pass);
 	e->n_slots = max_conns;
 	err = bpf_prog_attach(e->prog_fd, e->verdict_fd, BPF_SK_SKB_STREAM_VERDICT, 0);
 	if (err) {
@@ -210,7 +210,7 @@ void sockmap_log_ids(const struct sockmap_engine *e)
 	__u32 len = sizeof(info);
 
 	bpf_obj_get_info_by_fd(e->prog_fd, &info, &len);
-	pr_info("engine sockmap: BPF program splice_verdict id %u; maps peer_of id %u, "
+	pr_info("engine sockmap: BPF program peer_or_pass id %u; maps peer_of id %u, "
 		"counters id %u, redir_map id %u, verdict_map id %u (bpftool map dump id N)",
 		info.id, map_id(e->skel->maps.peer_of), map_id(e->skel->maps.counters),
 		map_id(e->skel->maps.redir_map), map_id(e->skel->maps.verdict_map));
