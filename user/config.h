@@ -78,7 +78,7 @@ struct sm_config {
 	unsigned int handshake_ms;
 	unsigned int connect_ms;
 	unsigned int workers;		/* 0: one per online CPU */
-	unsigned int max_connections;	/* spliced and pending, whole daemon */
+	unsigned int max_connections;	/* handed off and pending, whole daemon */
 	unsigned int max_handshakes;	/* before a routing decision; 0: auto (a quarter of
 					 * max_connections) */
 	unsigned int max_per_source;	/* max_connections_per_source: per client address

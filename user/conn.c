@@ -57,7 +57,7 @@ void conn_log(const struct conn *c)
 		snprintf(route, sizeof(route), "-");
 	if (c->backend >= 0)
 		backend = cfg->backends[c->backend].name;
-	if (c->state == CONN_SPLICED && c->engine && c->engine->log_fields)
+	if (c->state == CONN_HANDED_OFF && c->engine && c->engine->log_fields)
 		c->engine->log_fields(c, fields, sizeof(fields));
 	if (c->unsent_on_reset) {
 		size_t n = strlen(fields);
@@ -72,6 +72,6 @@ void conn_log(const struct conn *c)
 		"%s end=%s%s",
 		c->id, client, via, cfg->listeners[c->listener].text, c->sni ? c->sni : "-",
 		c->alpn ? c->alpn : "-", route, backend,
-		c->state == CONN_SPLICED ? engine : "-", c->bytes[0], c->bytes[1], ms, fields,
+		c->state == CONN_HANDED_OFF ? engine : "-", c->bytes[0], c->bytes[1], ms, fields,
 		conn_end_str(c->end), detail);
 }

@@ -3,7 +3,7 @@
  * conn.h - one client connection, from accept to its log line.
  *
  * A connection goes HELLO (reading the client's first bytes) -> CONNECTING (backend connect
- * under way) -> SPLICED (an engine carries the bytes) and ends with exactly one log line
+ * under way) -> HANDED_OFF (an engine carries the bytes) and ends with exactly one log line
  * (conn_end) saying who, where, how much and how it ended.
  */
 #ifndef SOCKMUX_CONN_H
@@ -22,7 +22,7 @@ struct worker;
 enum conn_state {
 	CONN_HELLO,
 	CONN_CONNECTING,
-	CONN_SPLICED,
+	CONN_HANDED_OFF,
 };
 
 /* How a connection ended: the log's end= field, and later a stats label. */
@@ -49,7 +49,7 @@ enum conn_end {
 };
 
 /*
- * A socket of a spliced connection failed (a reset, or a send error). Bytes that came from it
+ * A socket of a handed-off connection failed (a reset, or a send error). Bytes that came from it
  * before the failure still go to the other socket; the engine calls worker_conn_fail_flushed()
  * once it has handed them all over, and the other socket is reset when they have left it
  * (acknowledged), or at deadline_ns. side -1: no failure.

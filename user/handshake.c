@@ -163,7 +163,7 @@ static void handoff(struct worker *w, struct conn *c)
 		worker_conn_abort(w, c, END_INTERNAL);
 		return;
 	}
-	c->state = CONN_SPLICED;
+	c->state = CONN_HANDED_OFF;
 	stats_conn_bytes(w, c);
 	/* a side that failed before: its last bytes' deadline runs from now, not from then */
 	if (c->fail.side >= 0)

@@ -427,7 +427,7 @@ static void conn_event(struct worker *w, struct conn *c, int side, uint32_t even
 		else if (events & EPOLLERR)
 			worker_conn_fail(w, c, 0, 0);	/* its bytes still go on, then the reset */
 		return;
-	case CONN_SPLICED:
+	case CONN_HANDED_OFF:
 		c->engine->event(w, c, side, events);
 		return;
 	}
