@@ -23,7 +23,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wa
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-# Every .c under user/ (one folder level: sniff/, engine/, ops/) is part of the daemon.
+# Every .c under user/ (one folder level: sniff/, engine/, transport/, ops/) is part of the daemon.
 USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_HDRS := $(wildcard user/*.h user/*/*.h)
 LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))

@@ -10,9 +10,8 @@
  *	backends = { web = { address = "[::1]:8443"; proxy_protocol = "v2"; }; };
  *	routes = ( { sni = [ "example.org" ]; alpn = [ "xmpp-client" ]; backend = "web"; } );
  *
- * config_parse() turns text into a struct sm_config or one error naming file, line and key.
- * It does no I/O beyond what libconfig does on the string it is given; config_load() reads
- * a file and calls it. Nothing here logs.
+ * config_parse() (config_file.h) turns text into a struct sm_config or one error naming file,
+ * line and key; config_load() reads a file and calls it. Nothing here logs.
  */
 #ifndef SOCKMUX_CONFIG_H
 #define SOCKMUX_CONFIG_H
@@ -34,6 +33,7 @@
 struct sm_listener {
 	char *text;		/* the address as written */
 	struct sm_addr addr;
+	int sock_type;		/* SOCK_STREAM (TCP): names its transport (user/transport.h) */
 	int line;
 	bool accept_proxy;	/* every connection starts with a PROXY v1 or v2 header */
 	struct sm_cidr *trusted;	/* peers allowed to send it; required with accept_proxy */
@@ -97,22 +97,8 @@ struct config_error {
 				 * "routes.[1].backend: no backend named \"webb\"" */
 };
 
-/*
- * Parse text (the content of the file called path) into *cfg. Returns 0, or -EINVAL (-ENOMEM)
- * with *err filled in (cfg is then left empty). A successful cfg is released with config_free().
- * "@include" is refused: the configuration is one file. See docs/config.md for every message.
- */
-int config_parse(const char *text, const char *path, struct sm_config *cfg,
-		 struct config_error *err);
-/*
- * Read the file at path and config_parse() it; -errno with err->line 0 if unreadable (-EFBIG
- * past 1 MiB), -EINVAL for a NUL byte in the file.
- */
-int config_load(const char *path, struct sm_config *cfg, struct config_error *err);
+/* Releases what config_parse() (config_file.h) filled in; cfg is left empty. */
 void config_free(struct sm_config *cfg);
-
-/* Print listeners, backends and routes in order, one per line, as `sockmux check` does. */
-void config_print(const struct sm_config *cfg, FILE *f);
 
 /*
  * How many connections may be before a routing decision at once, given the max_connections

@@ -4,9 +4,8 @@
 #include <string.h>
 
 #include "config_gen.h"
-#include "daemon.h"
 
-struct config_gen *config_gen_new(struct daemon *d, struct sm_config *cfg)
+struct config_gen *config_gen_new(struct sm_config *cfg, unsigned int gen)
 {
 	struct config_gen *g;
 
@@ -18,11 +17,7 @@ struct config_gen *config_gen_new(struct daemon *d, struct sm_config *cfg)
 	atomic_init(&g->refs, 1);
 	g->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	g->gen = atomic_load(&d->live_gen) + 1;
-	if (stats_names_update(&d->names, g)) {
-		config_gen_put(g);
-		return NULL;
-	}
+	g->gen = gen;
 	return g;
 }
 
@@ -40,14 +35,4 @@ void config_gen_put(struct config_gen *g)
 		free(g->sid[kind]);
 	config_free(&g->cfg);
 	free(g);
-}
-
-struct config_gen *config_gen_current(struct daemon *d)
-{
-	struct config_gen *g;
-
-	pthread_mutex_lock(&d->live_lock);
-	g = config_gen_get(d->live);
-	pthread_mutex_unlock(&d->live_lock);
-	return g;
 }

@@ -15,9 +15,14 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "ops/stats.h"
 
-struct daemon;
+/* What a configuration names, each with a stats id (ops/stats.h). */
+enum stats_kind {
+	STATS_LISTENER,
+	STATS_ROUTE,
+	STATS_BACKEND,
+	STATS__KINDS,
+};
 
 struct config_gen {
 	atomic_uint refs;
@@ -26,11 +31,12 @@ struct config_gen {
 	uint32_t *sid[STATS__KINDS];	/* stats id of each listener, route, backend */
 };
 
-/* A generation of cfg (taken over), with its stats ids; NULL when out of memory. */
-struct config_gen *config_gen_new(struct daemon *d, struct sm_config *cfg);
+/*
+ * Generation number gen of cfg (taken over), its stats ids not given yet
+ * (stats_names_update()); NULL when out of memory.
+ */
+struct config_gen *config_gen_new(struct sm_config *cfg, unsigned int gen);
 struct config_gen *config_gen_get(struct config_gen *g);
 void config_gen_put(struct config_gen *g);
-/* A reference to the daemon's newest generation (any thread). */
-struct config_gen *config_gen_current(struct daemon *d);
 
 #endif

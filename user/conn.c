@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* conn.c - a connection's end reasons and its one log line (see conn.h). */
+/* conn.c - a connection's allocation, its end reasons and its one log line (see conn.h). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -30,6 +31,37 @@ static const char *const end_names[END__COUNT] = {
 	[END_EVICTED] = "handshake_evicted",
 	[END_SOURCE_LIMIT] = "source_limit",
 };
+
+struct conn *conn_new(struct config_gen *gen, uint64_t id, unsigned int listener, int fd,
+		      const struct sockaddr *peer, socklen_t len)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	list_init(&c->link);
+	list_init(&c->all);
+	c->gen = config_gen_get(gen);
+	c->id = id;
+	c->fd[0] = fd;
+	c->fd[1] = -1;
+	c->route = -1;
+	c->backend = -1;
+	c->fail.side = -1;
+	c->listener = listener;
+	c->accept_ns = now_ns();
+	addr_from_sockaddr(peer, len, &c->client);
+	return c;
+}
+
+void conn_free(struct conn *c)
+{
+	free(c->sni);
+	free(c->alpn);
+	free(c->pp_alpn);
+	config_gen_put(c->gen);
+	free(c);
+}
 
 const char *conn_end_str(enum conn_end end)
 {

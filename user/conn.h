@@ -17,6 +17,7 @@
 #include "list.h"
 #include "sniff/sniff.h"
 
+struct config_gen;
 struct worker;
 
 enum conn_state {
@@ -108,6 +109,15 @@ struct conn {
 		uint8_t bytes[ENGINE_STATE_SIZE];
 	} eng;					/* the engine's own state of c */
 };
+
+/*
+ * A new connection on socket fd from peer, accepted on listener (an index into gen's
+ * listeners, of which it takes a reference); NULL when out of memory.
+ */
+struct conn *conn_new(struct config_gen *gen, uint64_t id, unsigned int listener, int fd,
+		      const struct sockaddr *peer, socklen_t len);
+/* Frees c once ended (its sockets closed) and out of every list. */
+void conn_free(struct conn *c);
 
 const char *conn_end_str(enum conn_end end);
 

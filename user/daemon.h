@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daemon.h - the one explicit daemon context: configuration, engine, workers. Created by
- * `sockmux run`, passed down to every worker; nothing else is global.
+ * `sockmux run` (daemon_run.c), passed down to every worker; nothing else is global.
  */
 #ifndef SOCKMUX_DAEMON_H
 #define SOCKMUX_DAEMON_H
@@ -48,10 +48,12 @@ struct daemon {
 	unsigned int n_inherited;
 };
 
+/* A reference to the newest configuration generation (any thread). */
+struct config_gen *daemon_config(struct daemon *d);
 /*
- * Runs the daemon on cfg (taken over) until SIGINT/SIGTERM, re-reading the file on SIGHUP;
- * returns main()'s exit status.
+ * The next generation, of cfg (taken over), with its stats ids; not live yet. NULL when out of
+ * memory.
  */
-int daemon_run(struct sm_config *cfg, const struct engine_choice *engine);
+struct config_gen *daemon_config_new(struct daemon *d, struct sm_config *cfg);
 
 #endif

@@ -11,6 +11,7 @@
  * read off with whatever is queued behind it (see send_first_bytes()).
  */
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -156,7 +157,7 @@ static void handoff(struct worker *w, struct conn *c)
 	int err;
 
 	list_del(&c->link);
-	stats_conn_connected(w, c, now_ns());
+	stats_conn_connected(&w->stats, c, now_ns());
 	err = send_first_bytes(w, c);
 	if (err) {
 		c->err = -err;
@@ -164,7 +165,7 @@ static void handoff(struct worker *w, struct conn *c)
 		return;
 	}
 	c->state = CONN_HANDED_OFF;
-	stats_conn_bytes(w, c);
+	stats_conn_bytes(&w->stats, c);
 	/* a side that failed before: its last bytes' deadline runs from now, not from then */
 	if (c->fail.side >= 0)
 		worker_conn_fail_restart(c, now_ns());
@@ -314,7 +315,7 @@ static void route_conn(struct worker *w, struct conn *c, const struct sniff_resu
 	}
 	c->route = r;
 	c->backend = cfg->routes[r].backend;
-	stats_conn_routed(w, c, now_ns());
+	stats_conn_routed(&w->stats, c, now_ns());
 	if (cfg->backends[c->backend].proxy_protocol == 2 && keep_pp_alpn(c, h, &res)) {
 		c->err = ENOMEM;
 		c->detail = strerror(ENOMEM);
@@ -436,4 +437,16 @@ void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
 		}
 		return;
 	}
+}
+
+bool handshake_moved_on(struct worker *w, struct conn *c)
+{
+	enum conn_state st = c->state;
+	struct pollfd p = { .fd = c->fd[1], .events = POLLOUT };
+
+	if (st == CONN_HELLO)
+		handshake_hello_event(w, c, 0);
+	else if (st == CONN_CONNECTING && poll(&p, 1, 0) == 1)
+		handshake_connect_event(w, c, EPOLLOUT | (p.revents & POLLERR ? EPOLLERR : 0));
+	return c->dead || c->state != st;
 }

@@ -8,6 +8,7 @@
 #ifndef SOCKMUX_HANDSHAKE_H
 #define SOCKMUX_HANDSHAKE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct worker;
@@ -17,5 +18,12 @@ struct conn;
 void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events);
 /* Backend socket event in state CONN_CONNECTING. */
 void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events);
+
+/*
+ * A connection whose deadline (or eviction) comes may have had its awaited event queued
+ * behind others in a busy epoll batch, or in the next one: it is looked at once more before
+ * it is ended. True when it moved on, to its next state or to its end.
+ */
+bool handshake_moved_on(struct worker *w, struct conn *c);
 
 #endif

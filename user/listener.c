@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * listener.c - listening sockets. Every worker opens its own socket on each configured
- * address with SO_REUSEPORT, so the kernel spreads new connections over the workers.
- * "[::]:443" is IPv6-only (as nginx does), so that "0.0.0.0:443" can be listed beside it.
+ * listener.c - where a listener's socket comes from: its transport opens one per worker
+ * (transport.h), unless systemd passed one.
  *
  * Socket activation: sockets systemd passes (sd_listen_fds) stand for the configured
  * listener with the same address; every worker then gets a duplicate of that one socket.
@@ -17,34 +16,7 @@
 #include <unistd.h>
 
 #include "listener.h"
-
-#define LISTEN_BACKLOG 4096
-
-int listener_open(const struct sm_addr *addr)
-{
-	int fd, one = 1, err;
-	int family = addr->ss.ss_family;
-
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto out_close;
-	if (family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto out_close;
-	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
-		goto out_close;
-	if (listen(fd, LISTEN_BACKLOG) < 0)
-		goto out_close;
-	return fd;
-
-out_close:
-	err = -errno;
-	close(fd);
-	return err;
-}
+#include "transport.h"
 
 int listener_inherit(int **fds)
 {
@@ -59,7 +31,9 @@ int listener_inherit(int **fds)
 	for (int i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
 
-		if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0 ||
+		/* a stream socket must be listening already; a datagram one is bound */
+		if ((sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0 &&
+		     sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) <= 0) ||
 		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
 		    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
 			close(fd);
@@ -70,13 +44,19 @@ int listener_inherit(int **fds)
 	return kept;
 }
 
-int listener_find_inherited(const struct sm_addr *addr, const int *fds, unsigned int n)
+int listener_find_inherited(const struct sm_listener *l, const int *fds, unsigned int n)
 {
+	const struct sm_addr *addr = &l->addr;
+
 	for (unsigned int i = 0; i < n; i++) {
 		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
+		socklen_t len = sizeof(ss), tlen = sizeof(int);
 		struct sm_addr a;
+		int type;
 
+		if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+		    type != l->sock_type)
+			continue;
 		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) < 0)
 			continue;
 		addr_from_sockaddr((const struct sockaddr *)&ss, len, &a);
@@ -86,12 +66,13 @@ int listener_find_inherited(const struct sm_addr *addr, const int *fds, unsigned
 	return -1;
 }
 
-int listener_get(const struct sm_addr *addr, const int *fds, unsigned int n)
+int listener_get(const struct sm_listener *l, const struct transport *t, const int *fds,
+		 unsigned int n)
 {
-	int i = listener_find_inherited(addr, fds, n), fd;
+	int i = listener_find_inherited(l, fds, n), fd;
 
 	if (i < 0)
-		return listener_open(addr);
+		return t->listen(&l->addr);
 	fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }

@@ -2,6 +2,10 @@
 /*
  * worker.h - one event-loop thread: its own epoll, its own SO_REUSEPORT listening sockets,
  * and the connections it accepted, from the first byte to the close.
+ *
+ * This header is what the steps of a connection (admit, handshake, engines) may call: the
+ * epoll registration of a connection's sockets, its timing lists, and how it ends. The
+ * thread and its loop are worker_loop.h; its listening sockets worker_listen.h.
  */
 #ifndef SOCKMUX_WORKER_H
 #define SOCKMUX_WORKER_H
@@ -27,10 +31,19 @@ enum ev_tag {
 	EV_BACKEND = 2,		/* pointer to struct conn, backend socket */
 	EV_WAKE = 3,		/* the worker's eventfd */
 };
+#define EV_TAG_MASK 3ull
+
+static inline uint64_t worker_ev_pack(void *p, enum ev_tag tag)
+{
+	return (uint64_t)(uintptr_t)p | tag;
+}
+
+struct transport;
 
 struct listen_sock {
 	int fd;
-	unsigned int index;	/* into the config's listeners */
+	unsigned int index;			/* into the config's listeners */
+	const struct transport *transport;	/* its socket type's */
 };
 
 struct config_gen;
@@ -64,26 +77,6 @@ struct worker {
 	uint8_t *scratch;		/* WORKER_SCRATCH bytes: engines carrying bytes in user space */
 	struct worker_stats stats;
 };
-
-int worker_init(struct worker *w, struct daemon *d, unsigned int id);
-int worker_start(struct worker *w);
-void worker_stop(struct worker *w);
-/* Wakes the worker, which then looks for a new configuration (or the stop flag). */
-void worker_wake(struct worker *w);
-void worker_join(struct worker *w);
-void worker_fini(struct worker *w);
-
-/*
- * This worker's sockets for cfg's listeners (worker_listen.c): kept ones re-pointed, new ones
- * opened, those cfg does not list closed. Called at start and between epoll batches, so no
- * pending event names the old array. all_or_none (at start): a listener that cannot be opened
- * is an error (-errno, logged); else it is logged and skipped.
- */
-int worker_listen_update(struct worker *w, const struct sm_config *cfg, bool all_or_none);
-/* Watches (EPOLLIN) or ignores (0) this worker's listening sockets. */
-void worker_listen_watch(struct worker *w, uint32_t events);
-/* Adopts the daemon's newest configuration generation if it changed (worker_listen.c). */
-void worker_adopt_config(struct worker *w);
 
 /* epoll registration of one of a connection's sockets; 0 or -errno. */
 int worker_watch(struct worker *w, struct conn *c, int side, uint32_t events, int op);
@@ -143,5 +136,7 @@ bool worker_count_source(struct worker *w, struct conn *c);
 void worker_leave_hello(struct worker *w, struct conn *c);
 /* Put c on the polled list (engine asks to be polled at c->next_poll_ns). */
 void worker_poll_at(struct worker *w, struct conn *c, uint64_t when_ns);
+/* Frees the connections that ended in this epoll batch (its events may still name them). */
+void worker_free_graveyard(struct worker *w);
 
 #endif

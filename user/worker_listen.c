@@ -6,25 +6,32 @@
  * is opened, a removed one closed), and ignored for a while when accepting must pause.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config_gen.h"
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "transport.h"
 #include "worker.h"
+#include "worker_listen.h"
 
-/* Index in w->ls of a socket listening on a, not yet claimed; -1 if none. */
-static int find_socket(struct worker *w, const bool *claimed, const struct sm_addr *a)
+/* Index in w->ls of a socket of l's type on l's address, not yet claimed; -1 if none. */
+static int find_socket(struct worker *w, const bool *claimed, const struct sm_listener *l)
 {
 	const struct sm_config *old = &w->gen->cfg;
 
-	for (unsigned int j = 0; j < w->n_ls; j++)
-		if (!claimed[j] && addr_equal(&old->listeners[w->ls[j].index].addr, a))
+	for (unsigned int j = 0; j < w->n_ls; j++) {
+		const struct sm_listener *o = &old->listeners[w->ls[j].index];
+
+		if (!claimed[j] && o->sock_type == l->sock_type && addr_equal(&o->addr, &l->addr))
 			return (int)j;
+	}
 	return -1;
 }
 
@@ -32,7 +39,7 @@ static int watch_listener(struct worker *w, struct listen_sock *ls, int op)
 {
 	struct epoll_event ev = {
 		.events = w->accept_resume_ns ? 0 : EPOLLIN,
-		.data.u64 = (uint64_t)(uintptr_t)ls | EV_LISTENER,
+		.data.u64 = worker_ev_pack(ls, EV_LISTENER),
 	};
 
 	return epoll_ctl(w->epfd, op, ls->fd, &ev) < 0 ? -errno : 0;
@@ -55,12 +62,15 @@ int worker_listen_update(struct worker *w, const struct sm_config *cfg, bool all
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
 		const struct sm_listener *l = &cfg->listeners[i];
 
-		k = find_socket(w, claimed, &l->addr);
+		const struct transport *t = transport_for(l->sock_type);
+
+		k = find_socket(w, claimed, l);
 		if (k >= 0) {
 			claimed[k] = true;
 			fd = w->ls[k].fd;
 		} else {
-			fd = listener_get(&l->addr, w->d->inherited, w->d->n_inherited);
+			fd = t ? listener_get(l, t, w->d->inherited, w->d->n_inherited) :
+				 -EPROTONOSUPPORT;
 			if (fd < 0 && all_or_none) {
 				pr_err("cannot listen on %s (%s:%d): %s", l->text, cfg->path, l->line,
 				       strerror(-fd));
@@ -76,6 +86,7 @@ int worker_listen_update(struct worker *w, const struct sm_config *cfg, bool all
 		}
 		ls[n].fd = fd;
 		ls[n].index = (unsigned int)i;
+		ls[n].transport = t;
 		if (watch_listener(w, &ls[n], k >= 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD)) {
 			pr_warn("worker %u: epoll: %s", w->id, strerror(errno));
 			if (all_or_none) {
@@ -117,27 +128,37 @@ void worker_listen_watch(struct worker *w, uint32_t events)
 	for (unsigned int i = 0; i < w->n_ls; i++) {
 		struct epoll_event ev = {
 			.events = events,
-			.data.u64 = (uint64_t)(uintptr_t)&w->ls[i] | EV_LISTENER,
+			.data.u64 = worker_ev_pack(&w->ls[i], EV_LISTENER),
 		};
 
 		epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->ls[i].fd, &ev);
 	}
 }
 
-void worker_adopt_config(struct worker *w)
+void worker_listen_pause(struct worker *w, uint64_t until)
 {
-	struct daemon *d = w->d;
-	struct config_gen *g;
+	if (!w->accept_resume_ns)
+		worker_listen_watch(w, 0);
+	w->accept_resume_ns = until;
+}
 
-	if (atomic_load(&d->live_gen) == w->gen->gen)
+void worker_listen_failed(struct worker *w, const struct listen_sock *ls, int err)
+{
+	w->accept_errors++;
+	w->accept_backoff_ms = w->accept_backoff_ms ? w->accept_backoff_ms * 2 : 10;
+	if (w->accept_backoff_ms > 1000)
+		w->accept_backoff_ms = 1000;
+	worker_listen_pause(w, now_ns() + w->accept_backoff_ms * 1000000ull);
+	pr_warn("worker %u: accept on %s: %s; not accepting for %u ms (%" PRIu64 " such "
+		"failures so far, %u connections open)", w->id,
+		w->gen->cfg.listeners[ls->index].text, strerror(err), w->accept_backoff_ms,
+		w->accept_errors, w->n_conns);
+}
+
+void worker_listen_resume(struct worker *w, uint64_t now)
+{
+	if (!w->accept_resume_ns || now < w->accept_resume_ns)
 		return;
-	g = config_gen_current(d);
-	if (stats_worker_fit(w) || worker_listen_update(w, &g->cfg, false)) {
-		/* out of memory: keep the old one; the next wake-up tries again */
-		pr_warn("worker %u: cannot apply configuration %u: out of memory", w->id, g->gen);
-		config_gen_put(g);
-		return;
-	}
-	config_gen_put(w->gen);
-	w->gen = g;
+	w->accept_resume_ns = 0;
+	worker_listen_watch(w, EPOLLIN);
 }

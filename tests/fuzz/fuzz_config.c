@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_file.h"
 #include "router.h"
 
 /*

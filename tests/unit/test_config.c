@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_file.h"
 #include "escape.h"
 #include "tap.h"
 

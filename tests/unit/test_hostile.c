@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_file.h"
 #include "proxy_proto.h"
 #include "router.h"
 #include "tap.h"

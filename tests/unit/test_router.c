@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_file.h"
 #include "router.h"
 #include "tap.h"
 

@@ -353,7 +353,7 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	err = watch(w, c, 1);
 	if (err)
 		goto out_redir;
-	stats_slot_own(w, s->slot - slots(w)->base, c);
+	stats_slot_own(&w->stats, s->slot - slots(w)->base, c);
 	return 0;
 
 out_redir:
@@ -707,7 +707,7 @@ static void sockmap_release(struct worker *w, struct conn *c)
 		return;
 	unmap_conn(e, s);
 	/* the slot's bytes leave the live figures and enter the totals at once */
-	stats_slot_lock(w);
+	stats_slot_lock(&w->stats);
 	for (int dir = 0; dir < 2; dir++) {
 		struct sm_dir_state *ds = &e->counters[s->slot].dir[dir];
 
@@ -718,9 +718,9 @@ static void sockmap_release(struct worker *w, struct conn *c)
 		free(s->spill[dir].rest);
 		s->spill[dir].rest = NULL;
 	}
-	stats_conn_bytes(w, c);
-	stats_slot_free(w, s->slot - slots(w)->base);
-	stats_slot_unlock(w);
+	stats_conn_bytes(&w->stats, c);
+	stats_slot_free(&w->stats, s->slot - slots(w)->base);
+	stats_slot_unlock(&w->stats);
 	slots(w)->free[slots(w)->n_free++] = s->slot;
 	s->slot = UINT32_MAX;
 }

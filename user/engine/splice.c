@@ -152,7 +152,7 @@ static void pump(struct worker *w, struct conn *c, uint64_t now)
 		s->eof[dir] = true;	/* the failed source gave its last byte */
 		dir = -1;		/* and whatever its pipe still holds goes on */
 	}
-	stats_conn_bytes(w, c);
+	stats_conn_bytes(&w->stats, c);
 	if (c->fail.side >= 0)
 		pump_failed(w, c, now);
 	else if (s->shut[0] && s->shut[1])

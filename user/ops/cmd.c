@@ -14,6 +14,7 @@
 
 #include "ops/cmd.h"
 #include "config.h"
+#include "config_file.h"
 
 int cmd_load_config(const char *path, struct sm_config *cfg)
 {

@@ -5,6 +5,7 @@
 
 #include "ops/cmd.h"
 #include "config.h"
+#include "config_file.h"
 
 const char cmd_check_usage[] =
 	"usage: sockmux check -c FILE\n"

@@ -5,7 +5,7 @@
 
 #include "ops/cmd.h"
 #include "config.h"
-#include "daemon.h"
+#include "daemon_run.h"
 #include "engine.h"
 #include "log.h"
 

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "ops/reload.h"
+#include "ops/stats_render.h"
 
 #define CONTROL_REQ_MAX 256
 #define CONTROL_IO_TIMEOUT_S 1

@@ -9,7 +9,7 @@
 #ifndef SOCKMUX_CONTROL_H
 #define SOCKMUX_CONTROL_H
 
-#include "ops/stats.h"
+#include "ops/stats_snapshot.h"
 
 struct daemon;
 

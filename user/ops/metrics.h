@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "ops/stats.h"
+#include "ops/stats_snapshot.h"
 
 struct daemon;
 struct metrics;

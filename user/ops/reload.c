@@ -11,11 +11,12 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "config_file.h"
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
 #include "ops/reload.h"
-#include "worker.h"
+#include "worker_loop.h"
 
 static bool has_listener(const struct sm_config *cfg, const struct sm_addr *a)
 {
@@ -87,7 +88,7 @@ int daemon_reload(struct daemon *d, char *msg, size_t size)
 		return ret;
 	}
 	warn_fixed(&d->boot->cfg, &cfg);
-	g = config_gen_new(d, &cfg);
+	g = daemon_config_new(d, &cfg);
 	if (!g) {
 		sd_notify(0, "READY=1\nSTATUS=reload failed: out of memory");
 		atomic_fetch_add(&d->reloads_failed, 1);

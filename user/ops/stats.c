@@ -11,10 +11,7 @@
 #include "addr.h"
 #include "config.h"
 #include "config_gen.h"
-#include "daemon.h"
-#include "engine.h"
 #include "ops/stats.h"
-#include "worker.h"
 
 const uint64_t stats_hist_bounds_us[STATS_HIST_BUCKETS] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000,
@@ -25,11 +22,6 @@ static void add(_Atomic uint64_t *p, uint64_t v)
 {
 	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + v,
 			      memory_order_relaxed);
-}
-
-static uint64_t get(_Atomic uint64_t *p)
-{
-	return atomic_load_explicit(p, memory_order_relaxed);
 }
 
 static int find_name(const struct stats_names *names, int kind, const char *name)
@@ -123,7 +115,7 @@ int stats_names_update(struct stats_names *names, struct config_gen *gen)
 	return err;
 }
 
-static void free_names(struct stats_name *arr, size_t n)
+void stats_names_free(struct stats_name *arr, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(arr[i].name);
@@ -135,15 +127,13 @@ static void free_names(struct stats_name *arr, size_t n)
 void stats_names_fini(struct stats_names *names)
 {
 	for (int kind = 0; kind < STATS__KINDS; kind++)
-		free_names(names->name[kind], names->n[kind]);
+		stats_names_free(names->name[kind], names->n[kind]);
 	memset(names->name, 0, sizeof(names->name));
 	memset(names->n, 0, sizeof(names->n));
 }
 
-int stats_worker_fit(struct worker *w)
+int stats_worker_fit(struct worker_stats *ws, struct stats_names *names)
 {
-	struct worker_stats *ws = &w->stats;
-	struct stats_names *names = &w->d->names;
 	size_t want[STATS__KINDS];
 	int kind, err = 0;
 
@@ -170,22 +160,21 @@ int stats_worker_fit(struct worker *w)
 	return err;
 }
 
-int stats_worker_init(struct worker *w)
+int stats_worker_init(struct worker_stats *ws, struct stats_names *names, unsigned int slots)
 {
-	struct worker_stats *ws = &w->stats;
 	int err;
 
 	err = -pthread_mutex_init(&ws->lock, NULL);
 	if (err)
 		return err;
-	if (w->d->ops->live_bytes) {
-		ws->slots = malloc(w->max_conns * sizeof(*ws->slots));
+	if (slots) {
+		ws->slots = malloc(slots * sizeof(*ws->slots));
 		if (!ws->slots)
 			goto out_free;
-		for (unsigned int i = 0; i < w->max_conns; i++)
+		for (unsigned int i = 0; i < slots; i++)
 			ws->slots[i].sid[STATS_LISTENER] = UINT32_MAX;
 	}
-	if (stats_worker_fit(w))
+	if (stats_worker_fit(ws, names))
 		goto out_free;
 	ws->ready = true;
 	return 0;
@@ -199,9 +188,8 @@ out_free:
 	return -ENOMEM;
 }
 
-void stats_worker_fini(struct worker *w)
+void stats_worker_fini(struct worker_stats *ws)
 {
-	struct worker_stats *ws = &w->stats;
 
 	if (!ws->ready)
 		return;
@@ -213,17 +201,17 @@ void stats_worker_fini(struct worker *w)
 }
 
 /* c's row of kind (its configuration's stats id); the worker has fitted its rows to it. */
-static struct stats_row *row(struct worker *w, const struct conn *c, int kind)
+static struct stats_row *row(struct worker_stats *ws, const struct conn *c, int kind)
 {
 	size_t idx = kind == STATS_LISTENER ? c->listener :
 		     kind == STATS_ROUTE ? (size_t)c->route : (size_t)c->backend;
 
-	return &w->stats.row[kind][c->gen->sid[kind][idx]];
+	return &ws->row[kind][c->gen->sid[kind][idx]];
 }
 
-void stats_conn_accepted(struct worker *w, const struct conn *c)
+void stats_conn_accepted(struct worker_stats *ws, const struct conn *c)
 {
-	struct stats_row *r = row(w, c, STATS_LISTENER);
+	struct stats_row *r = row(ws, c, STATS_LISTENER);
 
 	add(&r->conns, 1);
 	add(&r->active, 1);
@@ -242,23 +230,23 @@ static void hist_observe(struct stats_hist *h, uint64_t ns)
 	add(&h->sum_us, us);
 }
 
-void stats_conn_routed(struct worker *w, const struct conn *c, uint64_t now)
+void stats_conn_routed(struct worker_stats *ws, const struct conn *c, uint64_t now)
 {
-	struct stats_row *r = row(w, c, STATS_ROUTE), *b = row(w, c, STATS_BACKEND);
+	struct stats_row *r = row(ws, c, STATS_ROUTE), *b = row(ws, c, STATS_BACKEND);
 
 	add(&r->conns, 1);
 	add(&r->active, 1);
 	add(&b->conns, 1);
 	add(&b->active, 1);
-	hist_observe(&w->stats.handshake, now - c->accept_ns);
+	hist_observe(&ws->handshake, now - c->accept_ns);
 }
 
-void stats_conn_connected(struct worker *w, const struct conn *c, uint64_t now)
+void stats_conn_connected(struct worker_stats *ws, const struct conn *c, uint64_t now)
 {
-	hist_observe(&w->stats.connect, now - c->connect_ns);
+	hist_observe(&ws->connect, now - c->connect_ns);
 }
 
-void stats_conn_bytes(struct worker *w, struct conn *c)
+void stats_conn_bytes(struct worker_stats *ws, struct conn *c)
 {
 	for (int dir = 0; dir < 2; dir++) {
 		uint64_t n = c->bytes[dir] - c->bytes_counted[dir];
@@ -266,10 +254,10 @@ void stats_conn_bytes(struct worker *w, struct conn *c)
 		if (!n)
 			continue;
 		c->bytes_counted[dir] = c->bytes[dir];
-		add(&row(w, c, STATS_LISTENER)->bytes[dir], n);
+		add(&row(ws, c, STATS_LISTENER)->bytes[dir], n);
 		if (c->route >= 0) {
-			add(&row(w, c, STATS_ROUTE)->bytes[dir], n);
-			add(&row(w, c, STATS_BACKEND)->bytes[dir], n);
+			add(&row(ws, c, STATS_ROUTE)->bytes[dir], n);
+			add(&row(ws, c, STATS_BACKEND)->bytes[dir], n);
 		}
 	}
 }
@@ -280,160 +268,43 @@ static void row_ended(struct stats_row *r, enum conn_end end)
 	add(&r->ends[end], 1);
 }
 
-void stats_conn_ended(struct worker *w, struct conn *c)
+void stats_conn_ended(struct worker_stats *ws, struct conn *c)
 {
-	stats_conn_bytes(w, c);
-	row_ended(row(w, c, STATS_LISTENER), c->end);
+	stats_conn_bytes(ws, c);
+	row_ended(row(ws, c, STATS_LISTENER), c->end);
 	if (c->route >= 0) {
-		row_ended(row(w, c, STATS_ROUTE), c->end);
-		row_ended(row(w, c, STATS_BACKEND), c->end);
+		row_ended(row(ws, c, STATS_ROUTE), c->end);
+		row_ended(row(ws, c, STATS_BACKEND), c->end);
 	}
 }
 
-void stats_slot_own(struct worker *w, uint32_t slot, const struct conn *c)
+void stats_slot_own(struct worker_stats *ws, uint32_t slot, const struct conn *c)
 {
-	struct stats_slot *s = &w->stats.slots[slot];
+	struct stats_slot *s = &ws->slots[slot];
 
-	pthread_mutex_lock(&w->stats.lock);
+	pthread_mutex_lock(&ws->lock);
 	s->sid[STATS_LISTENER] = c->gen->sid[STATS_LISTENER][c->listener];
 	s->sid[STATS_ROUTE] = c->gen->sid[STATS_ROUTE][c->route];
 	s->sid[STATS_BACKEND] = c->gen->sid[STATS_BACKEND][c->backend];
-	pthread_mutex_unlock(&w->stats.lock);
+	pthread_mutex_unlock(&ws->lock);
 }
 
-void stats_slot_lock(struct worker *w)
+void stats_slot_lock(struct worker_stats *ws)
 {
-	pthread_mutex_lock(&w->stats.lock);
+	pthread_mutex_lock(&ws->lock);
 }
 
-void stats_slot_free(struct worker *w, uint32_t slot)
+void stats_slot_free(struct worker_stats *ws, uint32_t slot)
 {
-	w->stats.slots[slot].sid[STATS_LISTENER] = UINT32_MAX;
+	ws->slots[slot].sid[STATS_LISTENER] = UINT32_MAX;
 }
 
-void stats_slot_unlock(struct worker *w)
+void stats_slot_unlock(struct worker_stats *ws)
 {
-	pthread_mutex_unlock(&w->stats.lock);
+	pthread_mutex_unlock(&ws->lock);
 }
 
 bool stats_end_is_failure(enum conn_end end)
 {
 	return end != END_CLOSED && end != END_RESET && end != END_SHUTDOWN;
-}
-
-static void sum_row(struct stats_sum *s, struct stats_row *r)
-{
-	s->conns += get(&r->conns);
-	s->active += get(&r->active);
-	for (int dir = 0; dir < 2; dir++)
-		s->bytes[dir] += get(&r->bytes[dir]);
-	for (int e = 0; e < END__COUNT; e++)
-		s->ends[e] += get(&r->ends[e]);
-}
-
-static void sum_hist(struct stats_hist_sum *s, struct stats_hist *h)
-{
-	for (int i = 0; i <= STATS_HIST_BUCKETS; i++)
-		s->bucket[i] += get(&h->bucket[i]);
-	s->count += get(&h->count);
-	s->sum_us += get(&h->sum_us);
-}
-
-static void add_bytes(struct stats_sum *s, const uint64_t bytes[2])
-{
-	s->bytes[0] += bytes[0];
-	s->bytes[1] += bytes[1];
-}
-
-/* Bytes of live connections that only the engine knows of yet (moved in the kernel). */
-static void sum_slots(struct daemon *d, struct worker *w, struct stats_snapshot *s)
-{
-	for (unsigned int i = 0; i < w->max_conns; i++) {
-		const struct stats_slot *sl = &w->stats.slots[i];
-		uint64_t b[2];
-
-		if (sl->sid[STATS_LISTENER] == UINT32_MAX)
-			continue;
-		d->ops->live_bytes(w, i, b);
-		for (int kind = 0; kind < STATS__KINDS; kind++)
-			if (sl->sid[kind] < s->n[kind])
-				add_bytes(&s->row[kind][sl->sid[kind]], b);
-	}
-}
-
-/* Copies the registry's names into s; 0 or -ENOMEM. */
-static int copy_names(struct stats_names *names, struct stats_snapshot *s)
-{
-	int err = 0;
-
-	pthread_mutex_lock(&names->lock);
-	for (int kind = 0; !err && kind < STATS__KINDS; kind++) {
-		size_t n = names->n[kind];
-
-		s->n[kind] = n;
-		s->name[kind] = calloc(n ? n : 1, sizeof(*s->name[kind]));
-		s->row[kind] = calloc(n ? n : 1, sizeof(*s->row[kind]));
-		if (!s->name[kind] || !s->row[kind]) {
-			err = -ENOMEM;
-			break;
-		}
-		for (size_t i = 0; i < n; i++) {
-			const struct stats_name *from = &names->name[kind][i];
-			struct stats_name *to = &s->name[kind][i];
-
-			*to = *from;
-			to->name = strdup(from->name);
-			to->address = from->address ? strdup(from->address) : NULL;
-			if (!to->name || (from->address && !to->address))
-				err = -ENOMEM;
-		}
-	}
-	pthread_mutex_unlock(&names->lock);
-	return err;
-}
-
-int stats_snapshot(struct daemon *d, struct stats_snapshot *s)
-{
-	const struct stats_sum *l;
-	size_t i;
-
-	memset(s, 0, sizeof(*s));
-	s->taken_ns = now_ns();
-	if (copy_names(&d->names, s)) {
-		stats_snapshot_free(s);
-		return -ENOMEM;
-	}
-	for (unsigned int n = 0; n < d->n_workers; n++) {
-		struct worker *w = &d->workers[n];
-		struct worker_stats *ws = &w->stats;
-
-		pthread_mutex_lock(&ws->lock);
-		for (int kind = 0; kind < STATS__KINDS; kind++)
-			for (i = 0; i < s->n[kind] && i < ws->n_rows[kind]; i++)
-				sum_row(&s->row[kind][i], &ws->row[kind][i]);
-		if (ws->slots)
-			sum_slots(d, w, s);
-		pthread_mutex_unlock(&ws->lock);
-		sum_hist(&s->handshake, &ws->handshake);
-		sum_hist(&s->connect, &ws->connect);
-	}
-	for (i = 0; i < s->n[STATS_LISTENER]; i++) {
-		l = &s->row[STATS_LISTENER][i];
-		s->total.conns += l->conns;
-		s->total.active += l->active;
-		add_bytes(&s->total, l->bytes);
-		for (int e = 0; e < END__COUNT; e++)
-			s->total.ends[e] += l->ends[e];
-	}
-	return 0;
-}
-
-void stats_snapshot_free(struct stats_snapshot *s)
-{
-	for (int kind = 0; kind < STATS__KINDS; kind++) {
-		if (s->name[kind])
-			free_names(s->name[kind], s->n[kind]);
-		free(s->row[kind]);
-	}
-	memset(s, 0, sizeof(*s));
 }

@@ -4,7 +4,7 @@
  *
  * Each worker owns its counters and is their only writer (relaxed atomic loads and stores: no
  * lock and no locked instruction on the data path); the control thread and the metrics server
- * sum every worker's counters on demand (stats_snapshot). Bytes an engine moves inside the
+ * sum every worker's counters on demand (ops/stats_snapshot.h). Bytes an engine moves inside the
  * kernel (the sockmap engine) are not seen by the worker until the connection ends: for a
  * live connection they are read from the engine (engine_ops.live_bytes) through the slot
  * table, which the worker's lock guards together with the move of a slot's final bytes into
@@ -23,21 +23,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config_gen.h"
 #include "conn.h"
-
-struct daemon;
-struct worker;
 
 /* Upper bounds of the latency histograms' buckets, in microseconds; +Inf follows. */
 #define STATS_HIST_BUCKETS 13
 extern const uint64_t stats_hist_bounds_us[STATS_HIST_BUCKETS];
 
-enum stats_kind {
-	STATS_LISTENER,
-	STATS_ROUTE,
-	STATS_BACKEND,
-	STATS__KINDS,
-};
 
 /* One listener's, route's or backend's counters in one worker. */
 struct stats_row {
@@ -84,74 +76,39 @@ struct worker_stats {
 	bool ready;
 };
 
-struct config_gen;
-
 /* Gives gen's listeners, routes and backends their stats ids (new ones where needed). */
 int stats_names_update(struct stats_names *names, struct config_gen *gen);
 void stats_names_fini(struct stats_names *names);
 
-int stats_worker_init(struct worker *w);
-void stats_worker_fini(struct worker *w);
-/* The worker has rows for every id of its configuration; 0 or -ENOMEM. */
-int stats_worker_fit(struct worker *w);
+/*
+ * A worker's counters, with rows for every id in names and, for an engine with live_bytes,
+ * `slots` slots (its max_conns; 0: none); 0 or -ENOMEM.
+ */
+int stats_worker_init(struct worker_stats *ws, struct stats_names *names, unsigned int slots);
+void stats_worker_fini(struct worker_stats *ws);
+/* ws has rows for every id in names (after a reload); 0 or -ENOMEM. */
+int stats_worker_fit(struct worker_stats *ws, struct stats_names *names);
 
-/* Worker side: each called by the connection's own worker. */
-void stats_conn_accepted(struct worker *w, const struct conn *c);
-void stats_conn_routed(struct worker *w, const struct conn *c, uint64_t now);
-void stats_conn_connected(struct worker *w, const struct conn *c, uint64_t now);
+/* Worker side: each called by the connection's own worker, on its counters. */
+void stats_conn_accepted(struct worker_stats *ws, const struct conn *c);
+void stats_conn_routed(struct worker_stats *ws, const struct conn *c, uint64_t now);
+void stats_conn_connected(struct worker_stats *ws, const struct conn *c, uint64_t now);
 /* Adds what c->bytes[] gained since the last call to c's rows. */
-void stats_conn_bytes(struct worker *w, struct conn *c);
-void stats_conn_ended(struct worker *w, struct conn *c);
+void stats_conn_bytes(struct worker_stats *ws, struct conn *c);
+void stats_conn_ended(struct worker_stats *ws, struct conn *c);
 /*
  * Engines with live_bytes: the worker's slot (0..max_conns-1) now carries c's bytes; or no
  * longer, its bytes already in c->bytes[].
  */
-void stats_slot_own(struct worker *w, uint32_t slot, const struct conn *c);
-void stats_slot_lock(struct worker *w);
-void stats_slot_free(struct worker *w, uint32_t slot);
-void stats_slot_unlock(struct worker *w);
-
-/* Summed over every worker. */
-struct stats_sum {
-	uint64_t conns, active, bytes[2], ends[END__COUNT];
-};
-
-struct stats_hist_sum {
-	uint64_t bucket[STATS_HIST_BUCKETS + 1];
-	uint64_t count, sum_us;
-};
-
-struct stats_snapshot {
-	uint64_t taken_ns;		/* CLOCK_MONOTONIC */
-	size_t n[STATS__KINDS];
-	struct stats_sum total;		/* over every listener */
-	struct stats_sum *row[STATS__KINDS];
-	struct stats_name *name[STATS__KINDS];	/* copies */
-	struct stats_hist_sum handshake, connect;
-};
-
-/* 0 or -ENOMEM; free with stats_snapshot_free(). */
-int stats_snapshot(struct daemon *d, struct stats_snapshot *s);
-void stats_snapshot_free(struct stats_snapshot *s);
+void stats_slot_own(struct worker_stats *ws, uint32_t slot, const struct conn *c);
+void stats_slot_lock(struct worker_stats *ws);
+void stats_slot_free(struct worker_stats *ws, uint32_t slot);
+void stats_slot_unlock(struct worker_stats *ws);
 
 /* Whether an end reason is a failure (counted in failures by reason). */
 bool stats_end_is_failure(enum conn_end end);
 
-/*
- * The JSON document of `sockmux stats --json` (docs/stats.md): cur, with rates per second
- * taken between prev and last (two earlier snapshots; rates 0 when prev is empty).
- */
-void stats_write_json(struct daemon *d, const struct stats_snapshot *cur,
-		      const struct stats_snapshot *prev, const struct stats_snapshot *last,
-		      FILE *f);
-/* s as a JSON string, quotes included; control characters and non-ASCII escaped. */
-void stats_json_str(FILE *f, const char *s);
-/*
- * The same as aligned text for people; by_throughput: each table sorted by current
- * throughput, busiest first (`sockmux top`).
- */
-void stats_write_text(struct daemon *d, const struct stats_snapshot *cur,
-		      const struct stats_snapshot *prev, const struct stats_snapshot *last,
-		      bool by_throughput, FILE *f);
+/* Frees an array of n names (stats_names, snapshots' copies). */
+void stats_names_free(struct stats_name *arr, size_t n);
 
 #endif

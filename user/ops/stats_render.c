@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "ops/stats.h"
+#include "ops/stats_render.h"
 #include "worker.h"
 
 /* Rates per second of one row between two snapshots (0 when there is no interval yet). */
