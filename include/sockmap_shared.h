@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sockmap_shared.h - types shared by bpf/sockmap.bpf.c and its loader user/sockmap.c.
+ * sockmap_shared.h - types shared by bpf/sockmap.bpf.c and its loader user/engine/sockmap.c.
+ * The sm_ prefix (SM_ for constants) marks what both sides of the kernel see: these types and
+ * nothing else. User-space types are named for their module (struct config_route, addr.h's
+ * struct addr).
  *
- * Each spliced connection owns one slot. Its two sockets are known to the verdict program by
+ * Each handed-off connection owns one slot. Its two sockets are known to the verdict program by
  * their socket cookies: peer_of maps a socket's cookie to its peer's cookie, its slot and the
  * direction its incoming bytes travel; redir_map holds the sockets, keyed by cookie, as
  * redirect targets; verdict_map holds the same sockets with the verdict program attached.

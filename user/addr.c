@@ -37,7 +37,7 @@ static int copy_part(const char *s, size_t len, char *buf, size_t size)
 	return 0;
 }
 
-static void fill_v4(struct sm_addr *out, const struct in_addr *a, uint16_t port)
+static void fill_v4(struct addr *out, const struct in_addr *a, uint16_t port)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
 
@@ -48,7 +48,7 @@ static void fill_v4(struct sm_addr *out, const struct in_addr *a, uint16_t port)
 	out->len = sizeof(*sin);
 }
 
-static void fill_v6(struct sm_addr *out, const struct in6_addr *a, uint16_t port)
+static void fill_v6(struct addr *out, const struct in6_addr *a, uint16_t port)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
 
@@ -59,7 +59,7 @@ static void fill_v6(struct sm_addr *out, const struct in6_addr *a, uint16_t port
 	out->len = sizeof(*sin6);
 }
 
-int addr_parse(const char *text, struct sm_addr *out)
+int addr_parse(const char *text, struct addr *out)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *end, *colon;
@@ -90,7 +90,7 @@ int addr_parse(const char *text, struct sm_addr *out)
 	return 0;
 }
 
-int addr_parse_host(const char *text, struct sm_addr *out)
+int addr_parse_host(const char *text, struct addr *out)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
@@ -130,7 +130,7 @@ char *addr_format(const struct sockaddr *sa, char *buf, size_t size)
 	return buf;
 }
 
-void addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct sm_addr *out)
+void addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!sa)
@@ -141,7 +141,7 @@ void addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct sm_addr
 	out->len = len;
 }
 
-bool addr_equal(const struct sm_addr *a, const struct sm_addr *b)
+bool addr_equal(const struct addr *a, const struct addr *b)
 {
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
 	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
@@ -166,7 +166,7 @@ bool addr_is_v4mapped(const struct sockaddr *sa)
 }
 
 /* Clear every bit of bytes[] past the first prefix bits. */
-static void cidr_clear_host_bits(struct sm_cidr *c)
+static void cidr_clear_host_bits(struct cidr *c)
 {
 	size_t nbytes = c->family == AF_INET ? 4 : 16;
 	size_t i;
@@ -181,7 +181,7 @@ static void cidr_clear_host_bits(struct sm_cidr *c)
 	}
 }
 
-int cidr_parse(const char *text, struct sm_cidr *out)
+int cidr_parse(const char *text, struct cidr *out)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *slash;
@@ -234,7 +234,7 @@ static bool prefix_equal(const uint8_t *net, const uint8_t *addr, unsigned int p
 	return (net[full] & mask) == (addr[full] & mask);
 }
 
-bool cidr_match(const struct sm_cidr *c, const struct sockaddr *sa)
+bool cidr_match(const struct cidr *c, const struct sockaddr *sa)
 {
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
@@ -253,7 +253,7 @@ bool cidr_match(const struct sm_cidr *c, const struct sockaddr *sa)
 	return false;
 }
 
-char *cidr_format(const struct sm_cidr *c, char *buf, size_t size)
+char *cidr_format(const struct cidr *c, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];
 

@@ -58,7 +58,7 @@ bool admit_room(struct worker *w, uint64_t *retry_ns)
 
 bool admit_conn(struct worker *w, struct conn *c)
 {
-	const struct sm_config *cfg = &w->gen->cfg;
+	const struct config *cfg = &w->gen->cfg;
 
 	list_add_tail(&c->all, &w->all);
 	w->n_conns++;

@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-void config_free(struct sm_config *cfg)
+void config_free(struct config *cfg)
 {
 	size_t i, j;
 
@@ -22,7 +22,7 @@ void config_free(struct sm_config *cfg)
 	}
 	free(cfg->backends);
 	for (i = 0; i < cfg->n_routes; i++) {
-		struct sm_route *r = &cfg->routes[i];
+		struct config_route *r = &cfg->routes[i];
 
 		for (j = 0; j < r->n_sni; j++)
 			free(r->sni[j].name);
@@ -40,7 +40,7 @@ void config_free(struct sm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-unsigned int config_max_handshakes(const struct sm_config *cfg, unsigned int max_connections)
+unsigned int config_max_handshakes(const struct config *cfg, unsigned int max_connections)
 {
 	unsigned int n = cfg->max_handshakes ? cfg->max_handshakes : max_connections / 4;
 
@@ -49,7 +49,7 @@ unsigned int config_max_handshakes(const struct sm_config *cfg, unsigned int max
 	return n ? n : 1;
 }
 
-bool config_listener_trusts(const struct sm_listener *l, const struct sockaddr *sa)
+bool config_listener_trusts(const struct config_listener *l, const struct sockaddr *sa)
 {
 	size_t i;
 

@@ -10,7 +10,7 @@
  *	backends = { web = { address = "[::1]:8443"; proxy_protocol = "v2"; }; };
  *	routes = ( { sni = [ "example.org" ]; alpn = [ "xmpp-client" ]; backend = "web"; } );
  *
- * config_parse() (config_file.h) turns text into a struct sm_config or one error naming file,
+ * config_parse() (config_file.h) turns text into a struct config or one error naming file,
  * line and key; config_load() reads a file and calls it. Nothing here logs.
  */
 #ifndef SOCKMUX_CONFIG_H
@@ -30,50 +30,50 @@
 #define CONFIG_CONTROL_PATH_MAX 108	/* sizeof(sun_path), NUL included */
 #define CONFIG_USER_MAX 32
 
-struct sm_listener {
+struct config_listener {
 	char *text;		/* the address as written */
-	struct sm_addr addr;
+	struct addr addr;
 	int sock_type;		/* SOCK_STREAM (TCP): names its transport (user/transport.h) */
 	int line;
 	bool accept_proxy;	/* every connection starts with a PROXY v1 or v2 header */
-	struct sm_cidr *trusted;	/* peers allowed to send it; required with accept_proxy */
+	struct cidr *trusted;	/* peers allowed to send it; required with accept_proxy */
 	size_t n_trusted;
 };
 
-struct sm_backend {
+struct config_backend {
 	char *name;
 	char *text;
-	struct sm_addr addr;
+	struct addr addr;
 	int line;
 	unsigned int proxy_protocol;	/* PROXY header version sent first: 1, 2, or 0 (none) */
 	bool proxy_protocol_crc;	/* v2 only: with a CRC32C TLV */
 };
 
 /* One entry of an sni list: "example.org" (exact) or "*.example.org" (any name under it). */
-struct sm_sni_pattern {
+struct config_sni_pattern {
 	char *name;		/* lowercased, trailing dot stripped; for a wildcard, the suffix
 				 * including its leading dot (".example.org") */
 	bool wildcard;
 };
 
-struct sm_route {
-	struct sm_sni_pattern *sni;
+struct config_route {
+	struct config_sni_pattern *sni;
 	size_t n_sni;		/* 0: no sni condition */
 	char **alpn;
 	size_t n_alpn;		/* 0: no alpn condition */
-	struct sm_cidr *source;
+	struct cidr *source;
 	size_t n_source;	/* 0: no source condition */
-	size_t backend;		/* index into sm_config.backends */
+	size_t backend;		/* index into config.backends */
 	int line;
 };
 
-struct sm_config {
+struct config {
 	char *path;		/* file name used in messages */
-	struct sm_listener *listeners;
+	struct config_listener *listeners;
 	size_t n_listeners;
-	struct sm_backend *backends;
+	struct config_backend *backends;
 	size_t n_backends;
-	struct sm_route *routes;
+	struct config_route *routes;
 	size_t n_routes;
 	unsigned int handshake_ms;
 	unsigned int connect_ms;
@@ -88,7 +88,7 @@ struct sm_config {
 	char *metrics_text;		/* Prometheus endpoint as written, NULL when off */
 	char *user;			/* run as this user after the set-up; NULL: stay */
 	int user_line;
-	struct sm_addr metrics;
+	struct addr metrics;
 };
 
 struct config_error {
@@ -98,18 +98,18 @@ struct config_error {
 };
 
 /* Releases what config_parse() (config_file.h) filled in; cfg is left empty. */
-void config_free(struct sm_config *cfg);
+void config_free(struct config *cfg);
 
 /*
  * How many connections may be before a routing decision at once, given the max_connections
  * in force (lowered to fit the descriptors): max_handshakes, or a quarter of it by default.
  */
-unsigned int config_max_handshakes(const struct sm_config *cfg, unsigned int max_connections);
+unsigned int config_max_handshakes(const struct config *cfg, unsigned int max_connections);
 
 /*
  * Whether a peer at sa may connect to listener l: always, unless l has accept_proxy, whose
  * peers must lie in one of its trusted prefixes (an IPv4 prefix holds IPv4-mapped peers too).
  */
-bool config_listener_trusts(const struct sm_listener *l, const struct sockaddr *sa);
+bool config_listener_trusts(const struct config_listener *l, const struct sockaddr *sa);
 
 #endif

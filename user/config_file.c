@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * config_file.c - read sockmux's configuration file (libconfig syntax) into a checked, resolved
- * struct sm_config (config.h), or into one error naming the line and the key path (see
+ * struct config (config.h), or into one error naming the line and the key path (see
  * config_file.h and docs/config.md). Key paths use libconfig's own syntax, list indices from 0:
  * "routes.[1].backend" is the backend of the second route. The typed reads of settings and
  * the errors that name line and key are in config_setting.c, the routes section in
@@ -42,7 +42,7 @@ static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", NULL }
 static const char *addr_problem(const char *text)
 {
 	const char *colon, *close;
-	struct sm_addr a;
+	struct addr a;
 	char host[INET6_ADDRSTRLEN];
 	size_t len;
 
@@ -85,7 +85,7 @@ static const char *addr_problem(const char *text)
  * copied, and address.
  */
 static int parse_address_group(const config_setting_t *g, const char *const *known,
-			       struct config_error *err, char **text, struct sm_addr *addr)
+			       struct config_error *err, char **text, struct addr *addr)
 {
 	const config_setting_t *s;
 	char q[QUOTE_MAX];
@@ -116,7 +116,7 @@ static int parse_address_group(const config_setting_t *g, const char *const *kno
 /* --- sections -------------------------------------------------------------------------- */
 
 /* A listener's accept_proxy and trusted keys: both or neither. */
-static int parse_accept_proxy(const config_setting_t *g, struct sm_listener *l,
+static int parse_accept_proxy(const config_setting_t *g, struct config_listener *l,
 			      struct config_error *err)
 {
 	const config_setting_t *s, *trusted;
@@ -140,7 +140,7 @@ static int parse_accept_proxy(const config_setting_t *g, struct sm_listener *l,
 	return cfg_get_prefixes(trusted, &l->trusted, &l->n_trusted, err);
 }
 
-static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
+static int parse_listeners(const config_setting_t *root, struct config *cfg,
 			   struct config_error *err)
 {
 	const config_setting_t *list, *g;
@@ -159,7 +159,7 @@ static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 	if (!cfg->listeners)
 		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
-		struct sm_listener *l = &cfg->listeners[i];
+		struct config_listener *l = &cfg->listeners[i];
 
 		g = config_setting_get_elem(list, (unsigned int)i);
 		ret = parse_address_group(g, listen_keys, err, &l->text, &l->addr);
@@ -185,7 +185,7 @@ static int parse_listeners(const config_setting_t *root, struct sm_config *cfg,
 }
 
 /* A backend's proxy_protocol ("v1", "v2") and proxy_protocol_crc (v2 only) keys. */
-static int parse_proxy_protocol(const config_setting_t *g, struct sm_backend *b,
+static int parse_proxy_protocol(const config_setting_t *g, struct config_backend *b,
 				struct config_error *err)
 {
 	const config_setting_t *s;
@@ -215,7 +215,7 @@ static int parse_proxy_protocol(const config_setting_t *g, struct sm_backend *b,
 	return cfg_get_bool(s, err, &b->proxy_protocol_crc);
 }
 
-static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
+static int parse_backends(const config_setting_t *root, struct config *cfg,
 			  struct config_error *err)
 {
 	const config_setting_t *group, *g;
@@ -235,7 +235,7 @@ static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
 	if (!cfg->backends)
 		return cfg_err_nomem(err);
 	for (i = 0; i < n; i++) {
-		struct sm_backend *b = &cfg->backends[i];
+		struct config_backend *b = &cfg->backends[i];
 
 		g = config_setting_get_elem(group, (unsigned int)i);
 		b->name = strdup(config_setting_name(g));
@@ -253,7 +253,7 @@ static int parse_backends(const config_setting_t *root, struct sm_config *cfg,
 	return 0;
 }
 
-static int parse_timeouts(const config_setting_t *root, struct sm_config *cfg,
+static int parse_timeouts(const config_setting_t *root, struct config *cfg,
 			  struct config_error *err)
 {
 	const config_setting_t *group;
@@ -279,7 +279,7 @@ static int parse_timeouts(const config_setting_t *root, struct sm_config *cfg,
 				&cfg->connect_ms);
 }
 
-static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
+static int parse_limits(const config_setting_t *root, struct config *cfg,
 			struct config_error *err)
 {
 	int ret;
@@ -308,7 +308,7 @@ static int parse_limits(const config_setting_t *root, struct sm_config *cfg,
  * it off. user: who to run as after the set-up (whether it exists is checked at run time).
  * metrics: the address of the Prometheus endpoint; absent, there is none.
  */
-static int parse_daemon_keys(const config_setting_t *root, struct sm_config *cfg,
+static int parse_daemon_keys(const config_setting_t *root, struct config *cfg,
 			     struct config_error *err)
 {
 	const config_setting_t *s;
@@ -361,13 +361,13 @@ static int parse_daemon_keys(const config_setting_t *root, struct sm_config *cfg
 }
 
 /* The sections in the order they are read: routes name backends, so backends come first. */
-static int (*const parse_sections[])(const config_setting_t *root, struct sm_config *cfg,
+static int (*const parse_sections[])(const config_setting_t *root, struct config *cfg,
 				     struct config_error *err) = {
 	parse_listeners, parse_timeouts, parse_backends, config_parse_routes, parse_limits,
 	parse_daemon_keys,
 };
 
-static int parse_root(const config_setting_t *root, struct sm_config *cfg,
+static int parse_root(const config_setting_t *root, struct config *cfg,
 		      struct config_error *err)
 {
 	int ret = cfg_check_keys(root, top_keys, err);
@@ -400,7 +400,7 @@ static const char *with_final_newline(const char *text, char **copy)
 	return *copy;
 }
 
-int config_parse(const char *text, const char *path, struct sm_config *cfg,
+int config_parse(const char *text, const char *path, struct config *cfg,
 		 struct config_error *err)
 {
 	char *copy;
@@ -511,7 +511,7 @@ out_close_fd:
 	return ret;
 }
 
-int config_load(const char *path, struct sm_config *cfg, struct config_error *err)
+int config_load(const char *path, struct config *cfg, struct config_error *err)
 {
 	const char *nul, *p;
 	char *text = NULL;
@@ -536,7 +536,7 @@ out_free_text:
 	return ret;
 }
 
-static void print_listener(const struct sm_listener *l, FILE *f)
+static void print_listener(const struct config_listener *l, FILE *f)
 {
 	char buf[ADDR_STRLEN + 4];
 	size_t j;
@@ -550,7 +550,7 @@ static void print_listener(const struct sm_listener *l, FILE *f)
 	fprintf(f, " (line %d)\n", l->line);
 }
 
-void config_print(const struct sm_config *cfg, FILE *f)
+void config_print(const struct config *cfg, FILE *f)
 {
 	const struct sockaddr *sa;
 	char a[ADDR_STRLEN];
@@ -561,7 +561,7 @@ void config_print(const struct sm_config *cfg, FILE *f)
 		print_listener(&cfg->listeners[i], f);
 	fprintf(f, "backends:\n");
 	for (i = 0; i < cfg->n_backends; i++) {
-		const struct sm_backend *b = &cfg->backends[i];
+		const struct config_backend *b = &cfg->backends[i];
 
 		sa = (const struct sockaddr *)&b->addr.ss;
 		fprintf(f, "  %s %s", b->name, addr_format(sa, a, sizeof(a)));

@@ -5,7 +5,7 @@
 
 #include "config_gen.h"
 
-struct config_gen *config_gen_new(struct sm_config *cfg, unsigned int gen)
+struct config_gen *config_gen_new(struct config *cfg, unsigned int gen)
 {
 	struct config_gen *g;
 

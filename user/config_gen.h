@@ -27,7 +27,7 @@ enum stats_kind {
 struct config_gen {
 	atomic_uint refs;
 	unsigned int gen;		/* 1 for the configuration started with */
-	struct sm_config cfg;
+	struct config cfg;
 	uint32_t *sid[STATS__KINDS];	/* stats id of each listener, route, backend */
 };
 
@@ -35,7 +35,7 @@ struct config_gen {
  * Generation number gen of cfg (taken over), its stats ids not given yet
  * (stats_names_update()); NULL when out of memory.
  */
-struct config_gen *config_gen_new(struct sm_config *cfg, unsigned int gen);
+struct config_gen *config_gen_new(struct config *cfg, unsigned int gen);
 struct config_gen *config_gen_get(struct config_gen *g);
 void config_gen_put(struct config_gen *g);
 

@@ -26,7 +26,7 @@ static const char *const route_keys[] = { "sni", "alpn", "source", "backend", NU
  * (after "*." for a wildcard) follows the one host-name rule (hostname.h).
  * Returns 0, -EINVAL with *why set, or -ENOMEM.
  */
-static int sni_pattern_parse(const char *text, struct sm_sni_pattern *p, const char **why)
+static int sni_pattern_parse(const char *text, struct config_sni_pattern *p, const char **why)
 {
 	static const char *const problem[] = {
 		[HOSTNAME_EMPTY] = "empty name",
@@ -63,7 +63,7 @@ static int sni_pattern_parse(const char *text, struct sm_sni_pattern *p, const c
 	return p->name ? 0 : -ENOMEM;
 }
 
-static int parse_sni(const config_setting_t *list, struct sm_route *r, struct config_error *err)
+static int parse_sni(const config_setting_t *list, struct config_route *r, struct config_error *err)
 {
 	const config_setting_t *s;
 	char q[QUOTE_MAX];
@@ -94,7 +94,8 @@ static int parse_sni(const config_setting_t *list, struct sm_route *r, struct co
 	return 0;
 }
 
-static int parse_alpn(const config_setting_t *list, struct sm_route *r, struct config_error *err)
+static int parse_alpn(const config_setting_t *list, struct config_route *r,
+		      struct config_error *err)
 {
 	const config_setting_t *s;
 	const char *str = NULL;
@@ -123,7 +124,7 @@ static int parse_alpn(const config_setting_t *list, struct sm_route *r, struct c
 	return 0;
 }
 
-static int find_backend(const struct sm_config *cfg, const char *name, size_t *idx)
+static int find_backend(const struct config *cfg, const char *name, size_t *idx)
 {
 	size_t i;
 
@@ -136,7 +137,7 @@ static int find_backend(const struct sm_config *cfg, const char *name, size_t *i
 	return -ENOENT;
 }
 
-static int parse_route(const config_setting_t *g, struct sm_config *cfg, struct sm_route *r,
+static int parse_route(const config_setting_t *g, struct config *cfg, struct config_route *r,
 		       struct config_error *err)
 {
 	const config_setting_t *s;
@@ -177,7 +178,7 @@ static int parse_route(const config_setting_t *g, struct sm_config *cfg, struct 
 	return 0;
 }
 
-int config_parse_routes(const config_setting_t *root, struct sm_config *cfg,
+int config_parse_routes(const config_setting_t *root, struct config *cfg,
 			struct config_error *err)
 {
 	const config_setting_t *list;
@@ -204,9 +205,9 @@ int config_parse_routes(const config_setting_t *root, struct sm_config *cfg,
 	return 0;
 }
 
-void config_print_route(const struct sm_config *cfg, size_t i, FILE *f)
+void config_print_route(const struct config *cfg, size_t i, FILE *f)
 {
-	const struct sm_route *r = &cfg->routes[i];
+	const struct config_route *r = &cfg->routes[i];
 	char buf[ADDR_STRLEN + 4], q[2 * ALPN_NAME_MAX];
 	size_t j;
 

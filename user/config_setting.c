@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * config_setting.c - the layer between libconfig and user/config.c: errors that name the file
+ * config_setting.c - the layer between libconfig and user/config_file.c: errors that name the file
  * line and the key path, the checks libconfig 1.5 leaves to its caller (@include, integer
  * literals that wrap), and typed reads of settings that refuse what does not fit. Pure: no
  * I/O (see config_setting.h).
@@ -416,7 +416,7 @@ int cfg_get_nonempty_list(const config_setting_t *s, const char *what,
 }
 
 /* A non-empty array of prefixes (a route's source, a listener's trusted): *out, *count. */
-int cfg_get_prefixes(const config_setting_t *list, struct sm_cidr **out, size_t *count,
+int cfg_get_prefixes(const config_setting_t *list, struct cidr **out, size_t *count,
 		     struct config_error *err)
 {
 	const config_setting_t *s;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * config_setting.h - typed, checked access to libconfig settings for user/config.c, with
+ * config_setting.h - typed, checked access to libconfig settings for user/config_file.c, with
  * errors of the form "KEY.PATH: message" at the setting's line. Every function returns 0 or
  * -EINVAL (-ENOMEM where it allocates) and fills *err on failure.
  */
@@ -53,7 +53,7 @@ int cfg_get_nonempty_list(const config_setting_t *s, const char *what,
 			  struct config_error *err);
 
 /* A non-empty array of prefixes (a route's source, a listener's trusted): *out, *count. */
-int cfg_get_prefixes(const config_setting_t *list, struct sm_cidr **out, size_t *count,
+int cfg_get_prefixes(const config_setting_t *list, struct cidr **out, size_t *count,
 		     struct config_error *err);
 
 #endif

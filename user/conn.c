@@ -71,7 +71,7 @@ const char *conn_end_str(enum conn_end end)
 void conn_log(const struct conn *c)
 {
 	const char *engine = c->engine ? c->engine->name : "-";
-	const struct sm_config *cfg = &c->gen->cfg;
+	const struct config *cfg = &c->gen->cfg;
 	char client[ADDR_STRLEN], route[24], detail[160] = "", fields[128] = "";
 	char via[ADDR_STRLEN + 8] = "";
 	const char *backend = "-";

@@ -81,10 +81,10 @@ struct conn {
 	uint64_t accept_ns;
 	uint64_t deadline_ns;		/* of the current HELLO or CONNECTING state */
 	uint64_t next_poll_ns;		/* when the engine wants its poll, 0: never */
-	struct sm_addr client;		/* the peer, or the client its PROXY header named */
-	struct sm_addr via;		/* the peer that sent a PROXY header naming client;
+	struct addr client;		/* the peer, or the client its PROXY header named */
+	struct addr via;		/* the peer that sent a PROXY header naming client;
 					 * len 0 when client is the peer itself */
-	struct sm_addr dst;		/* where client connected, per its PROXY header; len 0:
+	struct addr dst;		/* where client connected, per its PROXY header; len 0:
 					 * the client socket's own address */
 	uint32_t pp_in_len;		/* accept_proxy listener: length of the PROXY header
 					 * received, 0 until parsed; read off at the hand-off */

@@ -15,7 +15,7 @@ struct config_gen *daemon_config(struct daemon *d)
 	return g;
 }
 
-struct config_gen *daemon_config_new(struct daemon *d, struct sm_config *cfg)
+struct config_gen *daemon_config_new(struct daemon *d, struct config *cfg)
 {
 	struct config_gen *g = config_gen_new(cfg, atomic_load(&d->live_gen) + 1);
 

@@ -54,6 +54,6 @@ struct config_gen *daemon_config(struct daemon *d);
  * The next generation, of cfg (taken over), with its stats ids; not live yet. NULL when out of
  * memory.
  */
-struct config_gen *daemon_config_new(struct daemon *d, struct sm_config *cfg);
+struct config_gen *daemon_config_new(struct daemon *d, struct config *cfg);
 
 #endif

@@ -126,7 +126,7 @@ static int open_engine(struct daemon *d, const struct engine_choice *choice)
  */
 static int inherit_sockets(struct daemon *d)
 {
-	const struct sm_config *cfg = &d->boot->cfg;
+	const struct config *cfg = &d->boot->cfg;
 	unsigned int used = 0;
 	int n;
 
@@ -155,7 +155,7 @@ static int inherit_sockets(struct daemon *d)
  */
 static int drop_privileges(struct daemon *d)
 {
-	const struct sm_config *cfg = &d->boot->cfg;
+	const struct config *cfg = &d->boot->cfg;
 	const char *why = "";
 	int err;
 
@@ -239,9 +239,9 @@ out_epoll:
 static void daemon_free(struct daemon *d);
 
 /* The daemon's context for cfg (taken over); NULL when out of memory (logged). */
-static struct daemon *daemon_new(struct sm_config *cfg)
+static struct daemon *daemon_new(struct config *cfg)
 {
-	const struct sm_config *boot;
+	const struct config *boot;
 	struct daemon *d;
 
 	d = calloc(1, sizeof(*d));
@@ -272,7 +272,7 @@ static struct daemon *daemon_new(struct sm_config *cfg)
 /* Descriptors, limits, the engine, systemd's sockets and the workers' set-up. 0 or -errno. */
 static int daemon_prepare(struct daemon *d, const struct engine_choice *engine)
 {
-	const struct sm_config *boot = &d->boot->cfg;
+	const struct config *boot = &d->boot->cfg;
 	int err;
 
 	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
@@ -307,7 +307,7 @@ static int daemon_prepare(struct daemon *d, const struct engine_choice *engine)
  */
 static int daemon_start(struct daemon *d)
 {
-	const struct sm_config *boot = &d->boot->cfg;
+	const struct config *boot = &d->boot->cfg;
 	int err;
 
 	err = control_open(d, &d->control);
@@ -373,7 +373,7 @@ static void daemon_free(struct daemon *d)
 	free(d);
 }
 
-int daemon_run(struct sm_config *cfg, const struct engine_choice *engine)
+int daemon_run(struct config *cfg, const struct engine_choice *engine)
 {
 	struct daemon *d;
 	sigset_t set;

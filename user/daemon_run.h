@@ -10,6 +10,6 @@
  * Runs the daemon on cfg (taken over) until SIGINT/SIGTERM, re-reading the file on SIGHUP;
  * returns main()'s exit status.
  */
-int daemon_run(struct sm_config *cfg, const struct engine_choice *engine);
+int daemon_run(struct config *cfg, const struct engine_choice *engine);
 
 #endif

@@ -44,9 +44,9 @@
 static int encode_proxy_header(struct worker *w, struct conn *c, uint8_t *buf, size_t size,
 			       size_t *len)
 {
-	const struct sm_backend *b = &c->gen->cfg.backends[c->backend];
+	const struct config_backend *b = &c->gen->cfg.backends[c->backend];
 	const struct sockaddr *src = (const struct sockaddr *)&c->client.ss;
-	struct sm_addr dst = c->dst;
+	struct addr dst = c->dst;
 	struct pp2_tlvs tlvs = { 0 };
 	char id[24];
 
@@ -194,8 +194,8 @@ static void connect_failed(struct worker *w, struct conn *c, int err)
 
 static void connect_backend(struct worker *w, struct conn *c)
 {
-	const struct sm_config *cfg = &c->gen->cfg;
-	const struct sm_backend *b = &cfg->backends[c->backend];
+	const struct config *cfg = &c->gen->cfg;
+	const struct config_backend *b = &cfg->backends[c->backend];
 	int fd, one = 1, err;
 
 	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -290,7 +290,7 @@ static int keep_pp_alpn(struct conn *c, const struct tls_hello *h, const struct 
 /* Routes c with what the sniffers found; connects the backend or ends c. */
 static void route_conn(struct worker *w, struct conn *c, const struct sniff_result *sr)
 {
-	const struct sm_config *cfg = &c->gen->cfg;
+	const struct config *cfg = &c->gen->cfg;
 	const struct tls_hello *h = sr->proto == PROTO_TLS ? &sr->u.tls : NULL;
 	struct route_input in = {
 		.proto = sr->proto,

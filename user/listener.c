@@ -44,14 +44,14 @@ int listener_inherit(int **fds)
 	return kept;
 }
 
-int listener_find_inherited(const struct sm_listener *l, const int *fds, unsigned int n)
+int listener_find_inherited(const struct config_listener *l, const int *fds, unsigned int n)
 {
-	const struct sm_addr *addr = &l->addr;
+	const struct addr *addr = &l->addr;
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss), tlen = sizeof(int);
-		struct sm_addr a;
+		struct addr a;
 		int type;
 
 		if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
@@ -66,7 +66,7 @@ int listener_find_inherited(const struct sm_listener *l, const int *fds, unsigne
 	return -1;
 }
 
-int listener_get(const struct sm_listener *l, const struct transport *t, const int *fds,
+int listener_get(const struct config_listener *l, const struct transport *t, const int *fds,
 		 unsigned int n)
 {
 	int i = listener_find_inherited(l, fds, n), fd;

@@ -17,9 +17,9 @@ struct transport;
  */
 int listener_inherit(int **fds);
 /* Index in fds of the socket of l's type bound to l's address, or -1. */
-int listener_find_inherited(const struct sm_listener *l, const int *fds, unsigned int n);
+int listener_find_inherited(const struct config_listener *l, const int *fds, unsigned int n);
 /* A duplicate of the inherited socket for l, else a new one from its transport t. */
-int listener_get(const struct sm_listener *l, const struct transport *t, const int *fds,
+int listener_get(const struct config_listener *l, const struct transport *t, const int *fds,
 		 unsigned int n);
 
 #endif

@@ -128,7 +128,7 @@ static void put_be32(uint8_t *p, uint32_t v)
 }
 
 /* Fills out from an address of family (AF_INET: 4 bytes, AF_INET6: 16) in network order. */
-static void addr_fill(struct sm_addr *out, int family, const uint8_t *addr, uint16_t port)
+static void addr_fill(struct addr *out, int family, const uint8_t *addr, uint16_t port)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;

@@ -57,7 +57,7 @@ struct pp_header {
 	bool local;			/* v2 LOCAL command (a health check, say) */
 	/* false for v1 UNKNOWN, v2 LOCAL, v2 UNSPEC or UNIX: use the connection's addresses */
 	bool has_addr;
-	struct sm_addr src, dst;	/* client and the address it connected to, same family */
+	struct addr src, dst;	/* client and the address it connected to, same family */
 	/* v2 TLVs, pointing into the parsed buffer; NULL when absent */
 	const uint8_t *authority;
 	size_t authority_len;

@@ -27,7 +27,7 @@ static bool ascii_ieq(const char *a, const char *b, size_t n)
 	return true;
 }
 
-bool router_sni_match(const struct sm_sni_pattern *p, const char *host)
+bool router_sni_match(const struct config_sni_pattern *p, const char *host)
 {
 	size_t hlen, plen;
 
@@ -72,7 +72,7 @@ static bool alpn_list_has(const uint8_t *list, size_t len, const char *name, siz
 }
 
 /* Index of the first sni pattern of r that the input's host name matches, or -1. */
-static long route_sni_find(const struct sm_route *r, const struct route_input *in)
+static long route_sni_find(const struct config_route *r, const struct route_input *in)
 {
 	size_t i;
 
@@ -88,7 +88,7 @@ static long route_sni_find(const struct sm_route *r, const struct route_input *i
  * Index of the first alpn entry of r (in the route's order, as a server preferring its own
  * order would pick) that the client offered, or -1. A malformed list counts as no ALPN.
  */
-static long route_alpn_find(const struct sm_route *r, const struct route_input *in)
+static long route_alpn_find(const struct config_route *r, const struct route_input *in)
 {
 	size_t i;
 
@@ -101,7 +101,7 @@ static long route_alpn_find(const struct sm_route *r, const struct route_input *
 }
 
 /* Index of the first source prefix of r holding the client address, or -1. */
-static long route_source_find(const struct sm_route *r, const struct route_input *in)
+static long route_source_find(const struct config_route *r, const struct route_input *in)
 {
 	size_t i;
 
@@ -114,7 +114,7 @@ static long route_source_find(const struct sm_route *r, const struct route_input
 }
 
 /* Whether every condition of r holds; *alpn is the matched alpn entry index, or -1. */
-static bool route_matches(const struct sm_route *r, const struct route_input *in, long *alpn)
+static bool route_matches(const struct config_route *r, const struct route_input *in, long *alpn)
 {
 	*alpn = -1;
 	if (r->n_sni && route_sni_find(r, in) < 0)
@@ -127,7 +127,7 @@ static bool route_matches(const struct sm_route *r, const struct route_input *in
 	return !r->n_source || route_source_find(r, in) >= 0;
 }
 
-long router_match(const struct sm_config *cfg, const struct route_input *in,
+long router_match(const struct config *cfg, const struct route_input *in,
 		  struct route_result *res)
 {
 	long alpn;
@@ -141,7 +141,7 @@ long router_match(const struct sm_config *cfg, const struct route_input *in,
 	if (!cfg || !in)
 		return -EINVAL;
 	for (i = 0; i < cfg->n_routes; i++) {
-		const struct sm_route *r = &cfg->routes[i];
+		const struct config_route *r = &cfg->routes[i];
 
 		if (!route_matches(r, in, &alpn))
 			continue;
@@ -190,7 +190,7 @@ static void out_sep(struct outbuf *o, bool *first)
 	*first = false;
 }
 
-static void out_sni_list(struct outbuf *o, const struct sm_route *r)
+static void out_sni_list(struct outbuf *o, const struct config_route *r)
 {
 	size_t i;
 
@@ -206,7 +206,7 @@ static const char *quote(const char *s, char *buf, size_t size)
 	return escape_bytes((const uint8_t *)s, strlen(s), buf, size);
 }
 
-static void out_alpn_list(struct outbuf *o, const struct sm_route *r)
+static void out_alpn_list(struct outbuf *o, const struct config_route *r)
 {
 	char q[1024];
 	size_t i;
@@ -217,7 +217,7 @@ static void out_alpn_list(struct outbuf *o, const struct sm_route *r)
 	out_add(o, "]");
 }
 
-static void out_source_list(struct outbuf *o, const struct sm_route *r)
+static void out_source_list(struct outbuf *o, const struct config_route *r)
 {
 	char c[ADDR_STRLEN + 4];
 	size_t i;
@@ -228,7 +228,8 @@ static void out_source_list(struct outbuf *o, const struct sm_route *r)
 	out_add(o, "]");
 }
 
-static bool explain_sni(struct outbuf *o, const struct sm_route *r, const struct route_input *in)
+static bool explain_sni(struct outbuf *o, const struct config_route *r,
+			const struct route_input *in)
 {
 	char q[1024];
 	long i = route_sni_find(r, in);
@@ -253,7 +254,8 @@ static bool explain_sni(struct outbuf *o, const struct sm_route *r, const struct
 	return true;
 }
 
-static bool explain_alpn(struct outbuf *o, const struct sm_route *r, const struct route_input *in)
+static bool explain_alpn(struct outbuf *o, const struct config_route *r,
+			 const struct route_input *in)
 {
 	char q[1024], e[1024];
 	long i = route_alpn_find(r, in);
@@ -278,7 +280,7 @@ static bool explain_alpn(struct outbuf *o, const struct sm_route *r, const struc
 	return true;
 }
 
-static bool explain_source(struct outbuf *o, const struct sm_route *r,
+static bool explain_source(struct outbuf *o, const struct config_route *r,
 			   const struct route_input *in)
 {
 	char a[ADDR_STRLEN], c[ADDR_STRLEN + 4];
@@ -299,11 +301,11 @@ static bool explain_source(struct outbuf *o, const struct sm_route *r,
 	return true;
 }
 
-bool router_explain(const struct sm_config *cfg, size_t i, const struct route_input *in,
+bool router_explain(const struct config *cfg, size_t i, const struct route_input *in,
 		    char *buf, size_t size)
 {
 	struct outbuf o = { .buf = size ? buf : NULL, .size = size };
-	const struct sm_route *r;
+	const struct config_route *r;
 	bool ok = true, first = true;
 
 	if (o.buf)

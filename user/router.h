@@ -43,7 +43,7 @@ struct route_result {
  * that the client offered. A malformed ALPN list (an empty name, a length past alpn_len)
  * counts as no ALPN; it is never read past alpn_len.
  */
-long router_match(const struct sm_config *cfg, const struct route_input *in,
+long router_match(const struct config *cfg, const struct route_input *in,
 		  struct route_result *res);
 
 /*
@@ -54,10 +54,10 @@ long router_match(const struct sm_config *cfg, const struct route_input *in,
  * (on one line) or "#3 (line 11): no condition (default route) -> match" into buf
  * (truncated to size) and returns whether the route matches, exactly as router_match() decides.
  */
-bool router_explain(const struct sm_config *cfg, size_t i, const struct route_input *in,
+bool router_explain(const struct config *cfg, size_t i, const struct route_input *in,
 		    char *buf, size_t size);
 
 /* True when host (lowercased, no trailing dot) matches the pattern. */
-bool router_sni_match(const struct sm_sni_pattern *p, const char *host);
+bool router_sni_match(const struct config_sni_pattern *p, const char *host);
 
 #endif

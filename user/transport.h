@@ -20,13 +20,13 @@ struct transport {
 	int sock_type;		/* SOCK_STREAM, ...: a listener's, and systemd's sockets' */
 	/* A non-blocking listening socket bound to addr, SO_REUSEPORT, IPv6 ones IPv6-only;
 	 * fd or -errno. */
-	int (*listen)(const struct sm_addr *addr);
+	int (*listen)(const struct addr *addr);
 	/* ls is readable: take what waits there into w (new connections or flows), as room
 	 * allows (admit.h); pauses ls's worker when it must (worker_listen.h). */
 	void (*ready)(struct worker *w, struct listen_sock *ls);
 };
 
-/* The transport of a listener of this socket type (struct sm_listener's), or NULL. */
+/* The transport of a listener of this socket type (struct config_listener's), or NULL. */
 const struct transport *transport_for(int sock_type);
 
 #endif

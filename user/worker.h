@@ -47,7 +47,7 @@ struct listen_sock {
 };
 
 struct config_gen;
-struct sm_config;
+struct config;
 
 struct worker {
 	struct daemon *d;

@@ -22,12 +22,12 @@
 #include "worker_listen.h"
 
 /* Index in w->ls of a socket of l's type on l's address, not yet claimed; -1 if none. */
-static int find_socket(struct worker *w, const bool *claimed, const struct sm_listener *l)
+static int find_socket(struct worker *w, const bool *claimed, const struct config_listener *l)
 {
-	const struct sm_config *old = &w->gen->cfg;
+	const struct config *old = &w->gen->cfg;
 
 	for (unsigned int j = 0; j < w->n_ls; j++) {
-		const struct sm_listener *o = &old->listeners[w->ls[j].index];
+		const struct config_listener *o = &old->listeners[w->ls[j].index];
 
 		if (!claimed[j] && o->sock_type == l->sock_type && addr_equal(&o->addr, &l->addr))
 			return (int)j;
@@ -45,7 +45,7 @@ static int watch_listener(struct worker *w, struct listen_sock *ls, int op)
 	return epoll_ctl(w->epfd, op, ls->fd, &ev) < 0 ? -errno : 0;
 }
 
-int worker_listen_update(struct worker *w, const struct sm_config *cfg, bool all_or_none)
+int worker_listen_update(struct worker *w, const struct config *cfg, bool all_or_none)
 {
 	struct listen_sock *ls;
 	unsigned int n = 0, j;
@@ -60,7 +60,7 @@ int worker_listen_update(struct worker *w, const struct sm_config *cfg, bool all
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < cfg->n_listeners; i++) {
-		const struct sm_listener *l = &cfg->listeners[i];
+		const struct config_listener *l = &cfg->listeners[i];
 
 		const struct transport *t = transport_for(l->sock_type);
 

@@ -12,7 +12,7 @@
 
 #include "worker.h"
 
-struct sm_config;
+struct config;
 
 /*
  * This worker's sockets for cfg's listeners: kept ones re-pointed, new ones opened, those cfg
@@ -20,7 +20,7 @@ struct sm_config;
  * the old array. all_or_none (at start): a listener that cannot be opened is an error
  * (-errno, logged); else it is logged and skipped.
  */
-int worker_listen_update(struct worker *w, const struct sm_config *cfg, bool all_or_none);
+int worker_listen_update(struct worker *w, const struct config *cfg, bool all_or_none);
 /* Watches (EPOLLIN) or ignores (0) this worker's listening sockets. */
 void worker_listen_watch(struct worker *w, uint32_t events);
 /* Ignores the listening sockets until `until` (the kernel keeps newcomers in the backlog). */

@@ -179,7 +179,7 @@ static void *worker_main(void *arg)
 
 int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 {
-	const struct sm_config *cfg = &d->live->cfg;
+	const struct config *cfg = &d->live->cfg;
 	struct epoll_event ev;
 	int err;
 

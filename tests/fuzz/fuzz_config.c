@@ -48,13 +48,13 @@ static void fail(const char *what, size_t len)
 	abort();
 }
 
-static bool cfg_empty(const struct sm_config *cfg)
+static bool cfg_empty(const struct config *cfg)
 {
 	return !cfg->path && !cfg->listeners && !cfg->n_listeners && !cfg->backends &&
 	       !cfg->n_backends && !cfg->routes && !cfg->n_routes;
 }
 
-static bool sni_ok(const struct sm_sni_pattern *p)
+static bool sni_ok(const struct config_sni_pattern *p)
 {
 	size_t i, len;
 
@@ -73,7 +73,7 @@ static bool sni_ok(const struct sm_sni_pattern *p)
 	return true;
 }
 
-static bool route_ok(const struct sm_config *cfg, const struct sm_route *r)
+static bool route_ok(const struct config *cfg, const struct config_route *r)
 {
 	size_t i;
 
@@ -92,7 +92,7 @@ static bool route_ok(const struct sm_config *cfg, const struct sm_route *r)
 	return true;
 }
 
-static void check_config(const struct sm_config *cfg, size_t len)
+static void check_config(const struct config *cfg, size_t len)
 {
 	size_t i;
 
@@ -113,7 +113,7 @@ static void check_config(const struct sm_config *cfg, size_t len)
 			fail("bad route", len);
 }
 
-static void check_print(const struct sm_config *cfg, size_t len)
+static void check_print(const struct config *cfg, size_t len)
 {
 	size_t out_len = 0;
 	char *out = NULL;
@@ -130,7 +130,7 @@ static void check_print(const struct sm_config *cfg, size_t len)
 }
 
 /* router_explain() must say "match" exactly for the routes router_match() would pick. */
-static void check_router(const struct sm_config *cfg, const struct route_input *in, size_t len)
+static void check_router(const struct config *cfg, const struct route_input *in, size_t len)
 {
 	struct route_result res;
 	char buf[512];
@@ -156,7 +156,7 @@ static void check_router(const struct sm_config *cfg, const struct route_input *
 		fail("res.alpn_len", len);
 }
 
-static void check_routes(const struct sm_config *cfg, size_t len)
+static void check_routes(const struct config *cfg, size_t len)
 {
 	static const uint8_t alpn[] = "\x02h2\x0bxmpp-client\x08http/1.1";
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
@@ -184,7 +184,7 @@ static void check_routes(const struct sm_config *cfg, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	char *text;
 	int ret;
 

@@ -95,7 +95,7 @@ static void check_prefix(const uint8_t *buf, size_t n, size_t len, enum pp_statu
 }
 
 /* An address as the encoders announce it: IPv4-mapped in IPv4 form when both are. */
-static void canonical(const struct pp_header *h, struct sm_addr *s, struct sm_addr *d)
+static void canonical(const struct pp_header *h, struct addr *s, struct addr *d)
 {
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&h->src.ss;
 	const struct sockaddr_in6 *d6 = (const struct sockaddr_in6 *)&h->dst.ss;
@@ -116,7 +116,7 @@ static void canonical(const struct pp_header *h, struct sm_addr *s, struct sm_ad
 	s->len = d->len = sizeof(*s4);
 }
 
-static bool same_addr(const struct sm_addr *a, const struct sm_addr *b)
+static bool same_addr(const struct addr *a, const struct addr *b)
 {
 	return a->len == b->len && !memcmp(&a->ss, &b->ss, a->len);
 }
@@ -137,7 +137,7 @@ static void check_reencoded(const struct pp_header *h, size_t len)
 		.unique_id = (const char *)h->unique_id, .unique_id_len = h->unique_id_len,
 		.crc32c = true,
 	};
-	struct sm_addr s, d;
+	struct addr s, d;
 	struct pp_header r;
 	size_t n, need;
 

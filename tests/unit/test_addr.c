@@ -12,7 +12,7 @@
 #include "escape.h"
 #include "tap.h"
 
-static const struct sockaddr *sa_of(const struct sm_addr *a)
+static const struct sockaddr *sa_of(const struct addr *a)
 {
 	return (const struct sockaddr *)&a->ss;
 }
@@ -21,7 +21,7 @@ static const struct sockaddr *sa_of(const struct sm_addr *a)
 static void check_round_trip(const char *text, const char *want)
 {
 	char buf[ADDR_STRLEN], name[160];
-	struct sm_addr a;
+	struct addr a;
 
 	snprintf(name, sizeof(name), "addr_parse(\"%s\")", text);
 	if (!ASSERT_OK(addr_parse(text, &a), name))
@@ -39,7 +39,7 @@ static const char *show(const char *text, char *buf, size_t size)
 static void check_reject(const char *text)
 {
 	char name[160], q[100];
-	struct sm_addr a;
+	struct addr a;
 
 	snprintf(name, sizeof(name), "addr_parse rejects \"%s\"", show(text, q, sizeof(q)));
 	ASSERT_EQ(addr_parse(text, &a), -EINVAL, name);
@@ -49,7 +49,7 @@ static void test_addr_parse_fields(void)
 {
 	const struct sockaddr_in6 *sin6;
 	const struct sockaddr_in *sin;
-	struct sm_addr a;
+	struct addr a;
 
 	if (ASSERT_OK(addr_parse("192.0.2.1:443", &a), "parse v4")) {
 		sin = (const struct sockaddr_in *)&a.ss;
@@ -118,7 +118,7 @@ static void test_addr_rejects(void)
 static void test_addr_parse_host(void)
 {
 	char buf[ADDR_STRLEN];
-	struct sm_addr a;
+	struct addr a;
 
 	if (ASSERT_OK(addr_parse_host("127.0.0.1", &a), "addr_parse_host v4"))
 		ASSERT_STREQ(addr_format(sa_of(&a), buf, sizeof(buf)), "127.0.0.1:0",
@@ -140,7 +140,7 @@ static void test_addr_format_edges(void)
 	} odd = { .family = AF_UNIX };
 	char small[8], buf[ADDR_STRLEN];
 	struct sockaddr_in6 sin6;
-	struct sm_addr a, b;
+	struct addr a, b;
 
 	ASSERT_STREQ(addr_format(NULL, buf, sizeof(buf)), "(none)", "addr_format(NULL)");
 	ASSERT_STREQ(addr_format((const struct sockaddr *)&odd, buf, sizeof(buf)), "(family 1)",
@@ -166,7 +166,7 @@ static void test_addr_format_edges(void)
 static void check_cidr(const char *text, int family, unsigned int prefix, const char *want)
 {
 	char buf[ADDR_STRLEN + 4], name[160];
-	struct sm_cidr c;
+	struct cidr c;
 
 	snprintf(name, sizeof(name), "cidr_parse(\"%s\")", text);
 	if (!ASSERT_OK(cidr_parse(text, &c), name))
@@ -188,7 +188,7 @@ static void test_cidr_parse(void)
 		"fe80::1%eth0/64", "1.2.3/24", "1.2.3.4:80", "1.2.3.4/8x", "1.2.3.4/4294967304",
 	};
 	char name[160], q[100];
-	struct sm_cidr c;
+	struct cidr c;
 	size_t i;
 
 	check_cidr("192.0.2.0/24", AF_INET, 24, "192.0.2.0/24");
@@ -220,8 +220,8 @@ static void test_cidr_parse(void)
 /* Whether addr (host:port as addr_parse takes it) lies in the prefix. */
 static bool in_prefix(const char *prefix, const char *addr)
 {
-	struct sm_cidr c;
-	struct sm_addr a;
+	struct cidr c;
+	struct addr a;
 
 	if (cidr_parse(prefix, &c) || addr_parse(addr, &a))
 		return false;
@@ -282,7 +282,7 @@ static void test_cidr_match(void)
 		{ "2001:db8::fe/127", "[2001:db8::ff]:1", true },
 		{ "2001:db8::fe/127", "[2001:db8::100]:1", false },
 	};
-	struct sm_cidr c;
+	struct cidr c;
 	char name[200];
 	size_t i;
 

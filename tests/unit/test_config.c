@@ -31,19 +31,19 @@
 #define LONG108 LONG27 LONG27 LONG27 LONG27
 #define ROUTE(body) L1 B1 "routes = ( { " body " backend = \"web\"; } );\n"
 
-static const struct sockaddr *sa_of(const struct sm_addr *a)
+static const struct sockaddr *sa_of(const struct addr *a)
 {
 	return (const struct sockaddr *)&a->ss;
 }
 
-static bool addr_is(const struct sm_addr *a, const char *want, const char *name)
+static bool addr_is(const struct addr *a, const char *want, const char *name)
 {
 	char buf[ADDR_STRLEN];
 
 	return ASSERT_STREQ(addr_format(sa_of(a), buf, sizeof(buf)), want, name);
 }
 
-static bool cfg_is_empty(const struct sm_config *cfg)
+static bool cfg_is_empty(const struct config *cfg)
 {
 	return !cfg->path && !cfg->listeners && !cfg->n_listeners && !cfg->backends &&
 	       !cfg->n_backends && !cfg->routes && !cfg->n_routes && !cfg->handshake_ms;
@@ -51,9 +51,9 @@ static bool cfg_is_empty(const struct sm_config *cfg)
 
 static void test_example(void)
 {
-	const struct sm_route *r;
+	const struct config_route *r;
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	char buf[64];
 
 	if (!ASSERT_OK(config_load(CONFIG_FIXTURE("example.cfg"), &cfg, &err),
@@ -149,7 +149,7 @@ static void test_print(void)
 		"max_connections_per_source: off\n"
 		"control: /run/sockmux/control.sock, metrics: off\n";
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	size_t len = 0;
 	char *out = NULL;
 	FILE *f;
@@ -171,7 +171,7 @@ out_free_cfg:
 static void test_defaults(void)
 {
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	size_t len = 0;
 	char *out = NULL;
 	FILE *f;
@@ -202,9 +202,9 @@ static void test_defaults(void)
 
 static void test_wildcard_alpn(void)
 {
-	const struct sm_route *r;
+	const struct config_route *r;
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	char buf[64];
 
 	if (!ASSERT_OK(config_load(CONFIG_FIXTURE("wildcard_alpn.cfg"), &cfg, &err),
@@ -251,7 +251,7 @@ static void test_valid_edges(void)
 		"0123456789012345678901234567890123456789012345678901234567890123456789"
 		"012345678901234567890123456789012345678901234";	/* 255 bytes */
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	char text[1024];
 
 	ASSERT_EQ(strlen(long_alpn), 255, "long_alpn is 255 bytes");
@@ -344,10 +344,10 @@ static void test_proxy(void)
 		"  web [::1]:8443 proxy_protocol=v1 (line 9)\n"
 		"  plain 127.0.0.1:8080 proxy_protocol=v2 (line 10)\n"
 		"  other 127.0.0.1:8081 (line 11)\n";
-	struct sm_addr a;
+	struct addr a;
 	struct config_error err;
-	struct sm_config cfg;
-	const struct sm_listener *l;
+	struct config cfg;
+	const struct config_listener *l;
 	size_t len = 0;
 	char *out = NULL;
 	FILE *f;
@@ -691,7 +691,7 @@ static const struct bad_case bad_cases[] = {
 static void test_daemon_keys(void)
 {
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 
 	if (ASSERT_OK(config_parse(L1 B1 R1, "t", &cfg, &err), "daemon keys: defaults")) {
 		ASSERT_STREQ(cfg.control, CONFIG_DEFAULT_CONTROL, "default control socket");
@@ -737,7 +737,7 @@ static void test_daemon_keys(void)
 static void test_errors(void)
 {
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	char name[200];
 	size_t i;
 	int ret;
@@ -782,7 +782,7 @@ static void test_error_fixtures(void)
 		{ "nul_byte.cfg", 4, "NUL byte" },
 	};
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	char path[512], name[200];
 	size_t i;
 	int ret;
@@ -807,7 +807,7 @@ static void test_error_fixtures(void)
 static void test_load_errors(void)
 {
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	int ret;
 
 	ret = config_load(CONFIG_FIXTURE("no-such-file.cfg"), &cfg, &err);
@@ -856,7 +856,7 @@ static void test_file_size(void)
 {
 	char path[] = "/tmp/sockmux-test-config.XXXXXX";
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	int ret;
 
 	if (!ASSERT_OK(write_padded(path, L1 B1 R1, 1024 * 1024), "write a 1 MiB config"))

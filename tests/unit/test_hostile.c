@@ -709,7 +709,7 @@ enum { R_STRICT, R_INTERNAL, R_LAX };
  * router_match() with the input built as handshake.c builds it; -EPROTO if the hello is not
  * OK. *sni gets the name as parsed.
  */
-static long route_of(const struct sm_config *cfg, const char *name, const char **sni)
+static long route_of(const struct config *cfg, const char *name, const char **sni)
 {
 	static struct tls_hello h;
 	struct route_input in = { .proto = PROTO_TLS };
@@ -733,7 +733,7 @@ static long route_of(const struct sm_config *cfg, const char *name, const char *
 	return router_match(cfg, &in, NULL);
 }
 
-static void check_route(const struct sm_config *cfg, const char *host, long want,
+static void check_route(const struct config *cfg, const char *host, long want,
 			const char *want_sni, const char *file)
 {
 	char name[200];
@@ -753,7 +753,7 @@ static void test_case_and_trailing_dot(void)
 {
 	struct config_error err;
 	struct route_input in = { .proto = PROTO_TLS };
-	struct sm_config cfg;
+	struct config cfg;
 
 	/*
 	 * traefik chose the TLS options (client-certificate checks) by an exact, case- and

@@ -43,21 +43,21 @@ static size_t load(const char *dir, const char *name, uint8_t *buf, size_t size)
 	return n;
 }
 
-static struct sm_addr addr(const char *text)
+static struct addr addr(const char *text)
 {
-	struct sm_addr a;
+	struct addr a;
 
 	if (addr_parse(text, &a))
 		memset(&a, 0, sizeof(a));
 	return a;
 }
 
-static const struct sockaddr *sa(const struct sm_addr *a)
+static const struct sockaddr *sa(const struct addr *a)
 {
 	return (const struct sockaddr *)&a->ss;
 }
 
-static bool addr_is(const struct sm_addr *a, const char *want, const char *name)
+static bool addr_is(const struct addr *a, const char *want, const char *name)
 {
 	char buf[ADDR_STRLEN];
 
@@ -120,7 +120,7 @@ static void test_v2_encode_bytes(void)
 		0x03, 0x00, 0x04,	/* PP2_TYPE_CRC32C, 4 bytes, checked below */
 		0x00, 0x00, 0x00, 0x00,
 	};
-	struct sm_addr src = addr("192.0.2.7:51000"), dst = addr("198.51.100.1:443");
+	struct addr src = addr("192.0.2.7:51000"), dst = addr("198.51.100.1:443");
 	struct pp2_tlvs t = {
 		.alpn = (const uint8_t *)"xmpp-client", .alpn_len = 11,
 		.authority = "example.org", .authority_len = 11,
@@ -166,7 +166,7 @@ static void test_v2_encode_v6(void)
 		0x1f, 0x40,		/* 8000 */
 		0x20, 0xfb,		/* 8443 */
 	};
-	struct sm_addr src = addr("[2001:db8::7]:8000"), dst = addr("[::1]:8443");
+	struct addr src = addr("[2001:db8::7]:8000"), dst = addr("[::1]:8443");
 	struct pp2_tlvs none = { 0 };
 	uint8_t buf[256];
 	size_t len = 0;
@@ -182,9 +182,9 @@ static void test_v2_encode_v6(void)
 /* IPv4-mapped addresses are announced as IPv4; the two addresses always share a family. */
 static void test_families(void)
 {
-	struct sm_addr m_src = addr("[::ffff:192.0.2.7]:51000");
-	struct sm_addr m_dst = addr("[::ffff:127.0.0.1]:443");
-	struct sm_addr v4 = addr("127.0.0.1:443"), v6 = addr("[2001:db8::1]:443");
+	struct addr m_src = addr("[::ffff:192.0.2.7]:51000");
+	struct addr m_dst = addr("[::ffff:127.0.0.1]:443");
+	struct addr v4 = addr("127.0.0.1:443"), v6 = addr("[2001:db8::1]:443");
 	struct pp_header h;
 	uint8_t buf[256];
 	size_t len = 0;
@@ -225,9 +225,9 @@ static void test_families(void)
 
 static void test_v1_encode(void)
 {
-	struct sm_addr src = addr("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535");
-	struct sm_addr dst = addr("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
-	struct sm_addr un = { 0 };
+	struct addr src = addr("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535");
+	struct addr dst = addr("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	struct addr un = { 0 };
 	uint8_t buf[PP1_MAX_LEN];
 	size_t len = 0;
 
@@ -262,7 +262,7 @@ static void test_round_trip(void)
 	bool ok;
 
 	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-		struct sm_addr s = addr(pairs[i][0]), d = addr(pairs[i][1]);
+		struct addr s = addr(pairs[i][0]), d = addr(pairs[i][1]);
 
 		ok = !pp1_encode(sa(&s), sa(&d), buf, sizeof(buf), &len) &&
 		     pp_parse(buf, len, &h) == PP_OK && h.len == len && h.version == 1;
@@ -292,7 +292,7 @@ static void test_round_trip(void)
 static void test_unique_id_limit(void)
 {
 	static const char hdr[] = SIG "\x21\x11\x00\x8f" V4 "\x05\x00\x80";
-	struct sm_addr s = addr("192.0.2.7:1"), d = addr("192.0.2.1:2");
+	struct addr s = addr("192.0.2.7:1"), d = addr("192.0.2.1:2");
 	struct pp2_tlvs t = { .unique_id = (const char *)"", .unique_id_len = 0 };
 	uint8_t buf[512], id[PP2_UNIQUE_ID_MAX + 1];
 	struct pp_header h;

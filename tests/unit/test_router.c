@@ -49,7 +49,7 @@ static const uint8_t alpn_grease[] = "\x02\x1a\x1a\x02\x2a\x2a";
 
 #define LIST(a) a, sizeof(a) - 1
 
-static bool parse(const char *text, struct sm_config *cfg)
+static bool parse(const char *text, struct config *cfg)
 {
 	struct config_error err;
 
@@ -67,7 +67,7 @@ static struct route_input tls(const char *sni, const uint8_t *alpn, size_t alpn_
 	return in;
 }
 
-static void check_route(const struct sm_config *cfg, const struct route_input *in, long want,
+static void check_route(const struct config *cfg, const struct route_input *in, long want,
 			const char *want_alpn, const char *name)
 {
 	struct route_result res;
@@ -89,7 +89,7 @@ static void check_route(const struct sm_config *cfg, const struct route_input *i
 	}
 }
 
-static void test_xmpp_and_web(const struct sm_config *cfg)
+static void test_xmpp_and_web(const struct config *cfg)
 {
 	struct route_input in;
 
@@ -120,7 +120,8 @@ static void test_xmpp_and_web(const struct sm_config *cfg)
 	in = (struct route_input){ .proto = PROTO_UNKNOWN };
 	check_route(cfg, &in, R_FALLBACK, NULL, "not TLS -> default only");
 	/* a non-TLS input never meets sni or alpn conditions, whatever its fields say */
-	in = (struct route_input){ .proto = PROTO_UNKNOWN, .name = "example.org", .alpn = LIST(alpn_xmpp) };
+	in = (struct route_input){ .proto = PROTO_UNKNOWN, .name = "example.org",
+				   .alpn = LIST(alpn_xmpp) };
 	check_route(cfg, &in, R_FALLBACK, NULL, "not TLS with stray sni/alpn -> default");
 }
 
@@ -132,7 +133,7 @@ static void test_no_default(void)
 		"routes = ( { sni = [ \"example.org\" ]; backend = \"web\"; } );\n";
 	struct route_result res = { .route = 42 };
 	struct route_input in;
-	struct sm_config cfg;
+	struct config cfg;
 
 	if (!ASSERT_TRUE(parse(text, &cfg), "parse config without default route"))
 		return;
@@ -150,9 +151,9 @@ static void test_no_default(void)
 
 static void test_sni_match(void)
 {
-	struct sm_sni_pattern wild = { .name = ".example.org", .wildcard = true };
-	struct sm_sni_pattern exact = { .name = "example.org", .wildcard = false };
-	struct sm_sni_pattern tld = { .name = ".org", .wildcard = true };
+	struct config_sni_pattern wild = { .name = ".example.org", .wildcard = true };
+	struct config_sni_pattern exact = { .name = "example.org", .wildcard = false };
+	struct config_sni_pattern tld = { .name = ".org", .wildcard = true };
 
 	ASSERT_TRUE(router_sni_match(&exact, "example.org"), "exact: same name");
 	ASSERT_TRUE(router_sni_match(&exact, "EXAMPLE.Org"), "exact: case-insensitive");
@@ -194,7 +195,7 @@ struct alpn_case {
 	long want;
 };
 
-static void test_alpn_edges(const struct sm_config *cfg)
+static void test_alpn_edges(const struct config *cfg)
 {
 	static const struct alpn_case cases[] = {
 		{ "alpn: empty list", (const uint8_t *)"", 0, R_WEB },
@@ -240,7 +241,7 @@ static void test_alpn_long_name(void)
 	uint8_t list[1 + 255 + 3];
 	struct route_input in;
 	struct route_result res;
-	struct sm_config cfg;
+	struct config cfg;
 
 	memset(name, 'p', 255);
 	name[255] = '\0';
@@ -264,16 +265,16 @@ static void test_alpn_long_name(void)
 	config_free(&cfg);
 }
 
-static void sa_from(const char *text, struct sm_addr *a)
+static void sa_from(const char *text, struct addr *a)
 {
 	if (addr_parse(text, a))
 		tap_diag("addr_parse(\"%s\") failed", text);
 }
 
-static void test_source(const struct sm_config *cfg)
+static void test_source(const struct config *cfg)
 {
 	struct route_input in;
-	struct sm_addr a;
+	struct addr a;
 
 	sa_from("192.0.2.7:40000", &a);
 	in = (struct route_input){ .proto = PROTO_UNKNOWN, .src = (const struct sockaddr *)&a.ss };
@@ -314,8 +315,8 @@ static void test_first_match_and_and(void)
 		"  { backend = \"b\"; }\n"
 		");\n";
 	struct route_input in;
-	struct sm_config cfg;
-	struct sm_addr a;
+	struct config cfg;
+	struct addr a;
 
 	if (!ASSERT_TRUE(parse(text, &cfg), "parse first-match config"))
 		return;
@@ -342,7 +343,7 @@ struct explain_case {
 
 static void test_explain(void)
 {
-	static struct sm_addr src4, src6;
+	static struct addr src4, src6;
 	struct explain_case cases[] = {
 		{ 0, tls("example.org", LIST(alpn_h2)), false,
 		  "#1 (line 8): sni \"example.org\" matches \"example.org\"; "
@@ -378,7 +379,7 @@ static void test_explain(void)
 		{ 4, { .proto = PROTO_UNKNOWN }, false, "#5: no such route" },
 	};
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	char buf[256], small[16], name[64];
 	size_t i;
 	long got;
@@ -410,7 +411,7 @@ static void test_explain(void)
 
 int main(void)
 {
-	struct sm_config cfg;
+	struct config cfg;
 
 	tap_plan_start();
 	if (ASSERT_TRUE(parse(xmpp_web, &cfg), "parse the xmpp+web config")) {

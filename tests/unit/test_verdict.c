@@ -779,7 +779,7 @@ static bool flushed(struct fixture *f, struct conn *c)
 }
 
 /*
- * One step of user/sockmap.c's carry() for the client's direction: passed bytes are read from
+ * One step of user/engine/sockmap.c's carry() for the client's direction: passed bytes are read from
  * A and written to B, never before everything the program redirected has entered B's send
  * queue; written is published after each write. Bytes moved, or -errno.
  */

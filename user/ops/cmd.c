@@ -16,7 +16,7 @@
 #include "config.h"
 #include "config_file.h"
 
-int cmd_load_config(const char *path, struct sm_config *cfg)
+int cmd_load_config(const char *path, struct config *cfg)
 {
 	struct config_error err;
 
@@ -37,7 +37,7 @@ int cmd_load_config(const char *path, struct sm_config *cfg)
 int cmd_control_path(const char *opt, const char *conf, char **path)
 {
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 
 	if (opt || !conf) {
 		*path = strdup(opt ? opt : CONFIG_DEFAULT_CONTROL);

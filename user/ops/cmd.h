@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-struct sm_config;
+struct config;
 
 struct cmd {
 	const char *name;
@@ -39,7 +39,7 @@ extern const char cmd_reload_usage[];
  * Loads the configuration file at path (NULL: -c was not given) into cfg; reports a problem
  * on stderr ("FILE:LINE: message") and returns -EINVAL.
  */
-int cmd_load_config(const char *path, struct sm_config *cfg);
+int cmd_load_config(const char *path, struct config *cfg);
 /*
  * The control socket's path into *path (to free): opt (--control) if given, else conf's
  * (-c FILE) if given, else the default; 0, -ENOMEM, or -EINVAL reported on stderr.

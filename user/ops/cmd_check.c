@@ -22,7 +22,7 @@ static const struct option check_opts[] = {
 int cmd_check(const struct cmd *cmd, int argc, char **argv)
 {
 	const char *path = NULL;
-	struct sm_config cfg;
+	struct config cfg;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "c:h", check_opts, NULL)) != -1) {

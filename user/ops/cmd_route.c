@@ -44,7 +44,7 @@ struct route_query {
 	struct route_input in;
 	char host[HOSTNAME_MAX + 1];
 	uint8_t wire[TLS_ALPN_MAX];
-	struct sm_addr sa;
+	struct addr sa;
 };
 
 /* --sni NAME as the daemon would see it (hostname.h); 0 or -EINVAL. */
@@ -108,10 +108,10 @@ static int route_query_build(struct route_query *q)
 }
 
 /* Prints why each route up to the winner does or does not match, then the verdict: 0 or 2. */
-static int route_report(const struct sm_config *cfg, const struct route_input *in)
+static int route_report(const struct config *cfg, const struct route_input *in)
 {
 	char why[1024], addr[ADDR_STRLEN];
-	const struct sm_backend *b;
+	const struct config_backend *b;
 	long r;
 	size_t i;
 
@@ -136,7 +136,7 @@ static int route_report(const struct sm_config *cfg, const struct route_input *i
 int cmd_route(const struct cmd *cmd, int argc, char **argv)
 {
 	struct route_query q = { .in.proto = PROTO_TLS };
-	struct sm_config cfg;
+	struct config cfg;
 	int o, ret;
 
 	while ((o = getopt_long(argc, argv, "c:s:a:S:nh", route_opts, NULL)) != -1) {

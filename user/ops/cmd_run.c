@@ -35,7 +35,7 @@ int cmd_run(const struct cmd *cmd, int argc, char **argv)
 {
 	const struct engine_choice *engine = engine_choose("auto");
 	const char *path = NULL;
-	struct sm_config cfg;
+	struct config cfg;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "c:e:vh", run_opts, NULL)) != -1) {

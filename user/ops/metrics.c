@@ -219,7 +219,7 @@ static enum MHD_Result handle(void *arg, struct MHD_Connection *conn, const char
 	return reply(conn, MHD_HTTP_OK, body, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
-static uint16_t port_of(const struct sm_addr *a)
+static uint16_t port_of(const struct addr *a)
 {
 	if (a->ss.ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
@@ -228,7 +228,7 @@ static uint16_t port_of(const struct sm_addr *a)
 
 int metrics_start(struct daemon *d, struct metrics **out)
 {
-	const struct sm_config *cfg = &d->boot->cfg;
+	const struct config *cfg = &d->boot->cfg;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	struct metrics *m;
 

@@ -18,7 +18,7 @@
 #include "ops/reload.h"
 #include "worker_loop.h"
 
-static bool has_listener(const struct sm_config *cfg, const struct sm_addr *a)
+static bool has_listener(const struct config *cfg, const struct addr *a)
 {
 	for (size_t i = 0; i < cfg->n_listeners; i++)
 		if (addr_equal(&cfg->listeners[i].addr, a))
@@ -32,7 +32,7 @@ static bool str_differs(const char *a, const char *b)
 }
 
 /* Settings that size the daemon stay until a restart: say so when the file changed them. */
-static void warn_fixed(const struct sm_config *boot, const struct sm_config *cfg)
+static void warn_fixed(const struct config *boot, const struct config *cfg)
 {
 	const char *key = NULL;
 
@@ -55,7 +55,7 @@ static void warn_fixed(const struct sm_config *boot, const struct sm_config *cfg
 			"value stays)", key);
 }
 
-static void log_listener_diff(const struct sm_config *old, const struct sm_config *cfg)
+static void log_listener_diff(const struct config *old, const struct config *cfg)
 {
 	size_t i;
 
@@ -72,7 +72,7 @@ int daemon_reload(struct daemon *d, char *msg, size_t size)
 	const char *path = d->boot->cfg.path;
 	struct config_gen *g, *old;
 	struct config_error err;
-	struct sm_config cfg;
+	struct config cfg;
 	int ret;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(now_ns() / 1000));

@@ -72,7 +72,7 @@ static int set_name(struct stats_name *n, const char *name, const char *address,
 
 int stats_names_update(struct stats_names *names, struct config_gen *gen)
 {
-	const struct sm_config *cfg = &gen->cfg;
+	const struct config *cfg = &gen->cfg;
 	size_t count[STATS__KINDS] = { cfg->n_listeners, cfg->n_routes, cfg->n_backends };
 	char addr[ADDR_STRLEN];
 	int kind, id, err = 0;
@@ -88,7 +88,7 @@ int stats_names_update(struct stats_names *names, struct config_gen *gen)
 		for (i = 0; i < names->n[kind]; i++)
 			names->name[kind][i].present = false;
 	for (i = 0; !err && i < count[STATS_LISTENER]; i++) {
-		const struct sm_listener *l = &cfg->listeners[i];
+		const struct config_listener *l = &cfg->listeners[i];
 
 		addr_format((const struct sockaddr *)&l->addr.ss, addr, sizeof(addr));
 		id = name_id(names, STATS_LISTENER, i, addr);
@@ -96,7 +96,7 @@ int stats_names_update(struct stats_names *names, struct config_gen *gen)
 		gen->sid[STATS_LISTENER][i] = (uint32_t)id;
 	}
 	for (i = 0; !err && i < count[STATS_BACKEND]; i++) {
-		const struct sm_backend *b = &cfg->backends[i];
+		const struct config_backend *b = &cfg->backends[i];
 
 		id = name_id(names, STATS_BACKEND, i, b->name);
 		err = id < 0 ? id : set_name(&names->name[STATS_BACKEND][id], b->name, b->text,
@@ -104,7 +104,7 @@ int stats_names_update(struct stats_names *names, struct config_gen *gen)
 		gen->sid[STATS_BACKEND][i] = (uint32_t)id;
 	}
 	for (i = 0; !err && i < count[STATS_ROUTE]; i++) {
-		const struct sm_route *r = &cfg->routes[i];
+		const struct config_route *r = &cfg->routes[i];
 		const char *backend = cfg->backends[r->backend].name;
 
 		id = name_id(names, STATS_ROUTE, i, backend);

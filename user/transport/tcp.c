@@ -26,7 +26,7 @@
 #define LISTEN_BACKLOG 4096
 #define ACCEPT_BATCH 64
 
-static int tcp_listen(const struct sm_addr *addr)
+static int tcp_listen(const struct addr *addr)
 {
 	int fd, one = 1, err;
 	int family = addr->ss.ss_family;
