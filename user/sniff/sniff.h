@@ -24,9 +24,18 @@ enum sniff_status {
 	SNIFF_BAD,		/* this protocol, malformed: result.error says how */
 };
 
+/* What a connection opens with: its `protocol = [...]` name is the sniffer's. */
 enum sniff_proto {
-	PROTO_UNKNOWN = 0,	/* no sniffer recognised the bytes */
-	PROTO_TLS,
+	PROTO_UNKNOWN = 0,	/* "unknown": no sniffer recognised the bytes */
+	PROTO_TIMEOUT,		/* "timeout": no byte within probe_ms (the handshake's) */
+	PROTO_TLS,		/* a TLS ClientHello */
+	PROTO_SSH,		/* an SSH identification string (RFC 4253 4.2) */
+	PROTO_HTTP,		/* an HTTP/1.x request line and headers */
+	PROTO_XMPP,		/* an XML stream header, jabber:client or jabber:server */
+	PROTO_OPENVPN,		/* OpenVPN over TCP: P_CONTROL_HARD_RESET_CLIENT */
+	PROTO_SOCKS5,		/* a SOCKS5 greeting (RFC 1928) */
+	PROTO_SOCKS4,		/* a SOCKS4 or 4a request */
+	PROTO__COUNT,
 };
 
 struct sniff_result {
@@ -38,6 +47,10 @@ struct sniff_result {
 	const uint8_t *alpn;		/* TLS: the client's protocol_name_list (wire format,
 					 * pointing into tls below), NULL: none */
 	size_t alpn_len;
+	uint32_t maybe;			/* SNIFF_NEED_MORE: 1 << proto for every protocol whose
+					 * sniffer still waits for more bytes */
+	bool ech;			/* TLS: the hello carries encrypted_client_hello (the
+					 * name is then its outer SNI) */
 	union {
 		struct tls_hello tls;	/* PROTO_TLS: the whole parsed ClientHello */
 	} u;
@@ -51,11 +64,13 @@ struct sniffer {
 
 /*
  * Runs the sniffers over the len bytes at buf: SNIFF_OK or SNIFF_BAD from the first that
- * claims them (in table order), else SNIFF_NEED_MORE while any might still, else SNIFF_NO
- * (out->proto PROTO_UNKNOWN).
+ * claims them (in table order), else SNIFF_NEED_MORE while any might still (out->maybe says
+ * which), else SNIFF_NO (out->proto PROTO_UNKNOWN).
  */
 enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out);
-/* The name of a protocol, as in the log: "tls", "unknown". */
+/* The name of a protocol, as in the log and in routes: "tls", "ssh", "unknown", "timeout". */
 const char *sniff_proto_name(enum sniff_proto proto);
+/* The protocol of that name (as in routes), or -1. */
+int sniff_proto_by_name(const char *name);
 
 #endif

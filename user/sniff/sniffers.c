@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * sniffers.c - the table of sniffers the handshake runs (see sniff.h). Adding a protocol is
- * its file in user/sniff/ and a line here.
+ * its file in user/sniff/, a line here and its value in sniff.h's enum sniff_proto.
  */
 #include <string.h>
 
@@ -13,14 +13,9 @@ static const struct sniffer *const sniffers[] = {
 	&tls_sniffer,
 };
 
-static const char *const proto_names[] = {
-	[PROTO_UNKNOWN] = "unknown",
-	[PROTO_TLS] = "tls",
-};
-
 enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out)
 {
-	bool maybe = false;
+	uint32_t maybe = 0;
 
 	for (size_t i = 0; i < sizeof(sniffers) / sizeof(sniffers[0]); i++) {
 		enum sniff_status st;
@@ -32,13 +27,29 @@ enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out
 			return st;
 		}
 		if (st == SNIFF_NEED_MORE)
-			maybe = true;
+			maybe |= 1u << sniffers[i]->proto;
 	}
 	memset(out, 0, sizeof(*out));
+	out->maybe = maybe;
 	return maybe ? SNIFF_NEED_MORE : SNIFF_NO;
 }
 
 const char *sniff_proto_name(enum sniff_proto proto)
 {
-	return proto < sizeof(proto_names) / sizeof(proto_names[0]) ? proto_names[proto] : "?";
+	if (proto == PROTO_UNKNOWN)
+		return "unknown";
+	if (proto == PROTO_TIMEOUT)
+		return "timeout";
+	for (size_t i = 0; i < sizeof(sniffers) / sizeof(sniffers[0]); i++)
+		if (sniffers[i]->proto == proto)
+			return sniffers[i]->name;
+	return "?";
+}
+
+int sniff_proto_by_name(const char *name)
+{
+	for (int p = 0; p < PROTO__COUNT; p++)
+		if (!strcmp(sniff_proto_name((enum sniff_proto)p), name))
+			return p;
+	return -1;
 }
