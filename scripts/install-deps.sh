@@ -8,7 +8,7 @@
 set -eu
 
 build="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libconfig-dev pkg-config
-       libmicrohttpd-dev libsystemd-dev libssl-dev openssl iproute2 util-linux procps"
+       libmicrohttpd-dev libsystemd-dev libssl-dev libpcre2-dev openssl iproute2 util-linux procps"
 test="perl curl nginx libnginx-mod-stream haproxy libclang-rt-14-dev chromium xxd psmisc nftables
       prometheus"
 bench="haproxy nginx libnginx-mod-stream sslh sniproxy iperf3 gnuplot-nox"

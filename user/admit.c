@@ -11,7 +11,7 @@
 #include "config.h"
 #include "config_gen.h"
 #include "conn.h"
-#include "handshake.h"
+#include "hello.h"
 #include "worker.h"
 
 /* a newcomer may take the place of a connection this long without a hello (at most
@@ -44,7 +44,7 @@ bool admit_room(struct worker *w, uint64_t *retry_ns)
 			return false;
 		}
 		old = list_first_entry(&w->hello, struct conn, link);
-		if (handshake_moved_on(w, old))
+		if (hello_moved_on(w, old))
 			continue;
 		if (now - old->accept_ns < evict_age_ns(w)) {
 			*retry_ns = old->accept_ns + evict_age_ns(w);
@@ -74,6 +74,11 @@ bool admit_conn(struct worker *w, struct conn *c)
 		return false;
 	c->state = CONN_HELLO;
 	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
+	/* a route may take a client silent for probe_ms (protocol "timeout") */
+	if (cfg->probes) {
+		c->probing = true;
+		c->deadline_ns = c->accept_ns + cfg->probe_ms * 1000000ull;
+	}
 	worker_add_deadline(&w->hello, c);
 	w->n_hello++;
 	return true;

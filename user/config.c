@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "route_regex.h"
 
 void config_free(struct config *cfg)
 {
@@ -13,6 +14,7 @@ void config_free(struct config *cfg)
 		return;
 	for (i = 0; i < cfg->n_listeners; i++) {
 		free(cfg->listeners[i].text);
+		free(cfg->listeners[i].name);
 		free(cfg->listeners[i].trusted);
 	}
 	free(cfg->listeners);
@@ -27,6 +29,13 @@ void config_free(struct config *cfg)
 		for (j = 0; j < r->n_sni; j++)
 			free(r->sni[j].name);
 		free(r->sni);
+		for (j = 0; j < r->n_host; j++)
+			free(r->host[j].name);
+		free(r->host);
+		for (j = 0; j < r->n_listeners; j++)
+			free(r->listeners[j]);
+		free(r->listeners);
+		route_regex_free(r->regex);
 		for (j = 0; j < r->n_alpn; j++)
 			free(r->alpn[j]);
 		free(r->alpn);

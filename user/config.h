@@ -18,20 +18,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "addr.h"
 
 #define CONFIG_DEFAULT_HANDSHAKE_MS 5000
 #define CONFIG_DEFAULT_CONNECT_MS 3000
+#define CONFIG_DEFAULT_PROBE_MS 2000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 16384
 #define CONFIG_MAX_WORKERS 64
 #define CONFIG_DEFAULT_CONTROL "/run/sockmux/control.sock"
 #define CONFIG_CONTROL_PATH_MAX 108	/* sizeof(sun_path), NUL included */
 #define CONFIG_USER_MAX 32
+#define CONFIG_NAME_MAX 64	/* a listener name */
 
 struct config_listener {
 	char *text;		/* the address as written */
+	char *name;		/* name = "..." (routes' listener = [ ... ]); NULL: none */
 	struct addr addr;
 	int sock_type;		/* SOCK_STREAM (TCP): names its transport (user/transport.h) */
 	int line;
@@ -56,9 +60,17 @@ struct config_sni_pattern {
 	bool wildcard;
 };
 
+struct route_regex;	/* route_regex.h */
+
 struct config_route {
+	char **listeners;	/* listener names */
+	size_t n_listeners;	/* 0: no listener condition */
+	uint32_t protocols;	/* 1 << enum sniff_proto of each listed protocol; 0: none */
 	struct config_sni_pattern *sni;
 	size_t n_sni;		/* 0: no sni condition */
+	struct config_sni_pattern *host;	/* the name asked for: SNI, HTTP Host, XMPP to */
+	size_t n_host;		/* 0: no host condition */
+	struct route_regex *regex;	/* NULL: no regex condition */
 	char **alpn;
 	size_t n_alpn;		/* 0: no alpn condition */
 	struct cidr *source;
@@ -77,6 +89,8 @@ struct config {
 	size_t n_routes;
 	unsigned int handshake_ms;
 	unsigned int connect_ms;
+	unsigned int probe_ms;		/* no byte for this long: protocol "timeout" */
+	bool probes;			/* some route lists protocol "timeout" */
 	unsigned int workers;		/* 0: one per online CPU */
 	unsigned int max_connections;	/* handed off and pending, whole daemon */
 	unsigned int max_handshakes;	/* before a routing decision; 0: auto (a quarter of

@@ -33,10 +33,11 @@ static const char *const top_keys[] = { "listen", "timeouts", "backends", "route
 					"max_connections", "max_handshakes",
 					"max_connections_per_source", "control", "metrics", "user",
 					NULL };
-static const char *const listen_keys[] = { "address", "accept_proxy", "trusted", NULL };
+static const char *const listen_keys[] = { "address", "name", "accept_proxy", "trusted",
+					   NULL };
 static const char *const backend_keys[] = { "address", "proxy_protocol", "proxy_protocol_crc",
 					    NULL };
-static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", NULL };
+static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", "probe_ms", NULL };
 
 /* Why text is not an address addr_parse() accepts, in words. */
 static const char *addr_problem(const char *text)
@@ -140,6 +141,25 @@ static int parse_accept_proxy(const config_setting_t *g, struct config_listener 
 	return cfg_get_prefixes(trusted, &l->trusted, &l->n_trusted, err);
 }
 
+/* name = "public": optional; several listeners may share a name. */
+static int parse_listener_name(const config_setting_t *g, struct config_listener *l,
+			       struct config_error *err)
+{
+	const config_setting_t *s = config_setting_get_member(g, "name");
+	const char *name = NULL;
+	int ret;
+
+	if (!s)
+		return 0;
+	ret = cfg_get_string(s, err, &name);
+	if (ret)
+		return ret;
+	if (!*name || strlen(name) > CONFIG_NAME_MAX)
+		return cfg_err_at(err, s, "a listener name is 1 to %d characters", CONFIG_NAME_MAX);
+	l->name = strdup(name);
+	return l->name ? 0 : cfg_err_nomem(err);
+}
+
 static int parse_listeners(const config_setting_t *root, struct config *cfg,
 			   struct config_error *err)
 {
@@ -169,6 +189,9 @@ static int parse_listeners(const config_setting_t *root, struct config *cfg,
 		l->sock_type = SOCK_STREAM;
 		l->line = cfg_line(config_setting_get_member(g, "address"));
 		ret = parse_accept_proxy(g, l, err);
+		if (ret)
+			return ret;
+		ret = parse_listener_name(g, l, err);
 		if (ret)
 			return ret;
 		for (j = 0; j < i; j++) {
@@ -261,18 +284,23 @@ static int parse_timeouts(const config_setting_t *root, struct config *cfg,
 
 	cfg->handshake_ms = CONFIG_DEFAULT_HANDSHAKE_MS;
 	cfg->connect_ms = CONFIG_DEFAULT_CONNECT_MS;
+	cfg->probe_ms = CONFIG_DEFAULT_PROBE_MS;
 	group = config_setting_get_member(root, "timeouts");
 	if (!group)
 		return 0;
 	if (!config_setting_is_group(group))
 		return cfg_err_at(err, group,
-				  "expected a group { handshake_ms = N; connect_ms = N; }, got %s",
+				  "expected a group { handshake_ms = N; connect_ms = N; probe_ms = N; }, "
+				  "got %s",
 				  cfg_type_name(group));
 	ret = cfg_check_keys(group, timeout_keys, err);
 	if (ret)
 		return ret;
 	ret = cfg_get_opt_uint(group, "handshake_ms", 1, CONFIG_MAX_TIMEOUT_MS, err,
 			       &cfg->handshake_ms);
+	if (ret)
+		return ret;
+	ret = cfg_get_opt_uint(group, "probe_ms", 1, CONFIG_MAX_TIMEOUT_MS, err, &cfg->probe_ms);
 	if (ret)
 		return ret;
 	return cfg_get_opt_uint(group, "connect_ms", 1, CONFIG_MAX_TIMEOUT_MS, err,
@@ -538,10 +566,12 @@ out_free_text:
 
 static void print_listener(const struct config_listener *l, FILE *f)
 {
-	char buf[ADDR_STRLEN + 4];
+	char buf[ADDR_STRLEN + 4], q[4 * CONFIG_NAME_MAX + 8];
 	size_t j;
 
 	fprintf(f, "  %s", addr_format((const struct sockaddr *)&l->addr.ss, buf, sizeof(buf)));
+	if (l->name)
+		fprintf(f, " name=%s", cfg_quote(l->name, q, sizeof(q)));
 	if (l->accept_proxy)
 		fprintf(f, " accept_proxy");
 	for (j = 0; j < l->n_trusted; j++)
@@ -573,7 +603,10 @@ void config_print(const struct config *cfg, FILE *f)
 	fprintf(f, "routes:\n");
 	for (i = 0; i < cfg->n_routes; i++)
 		config_print_route(cfg, i, f);
-	fprintf(f, "timeouts: handshake_ms=%u connect_ms=%u\n", cfg->handshake_ms, cfg->connect_ms);
+	fprintf(f, "timeouts: handshake_ms=%u connect_ms=%u", cfg->handshake_ms, cfg->connect_ms);
+	if (cfg->probes)
+		fprintf(f, " probe_ms=%u", cfg->probe_ms);
+	fprintf(f, "\n");
 	if (cfg->workers)
 		fprintf(f, "workers: %u, ", cfg->workers);
 	else

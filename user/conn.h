@@ -90,9 +90,14 @@ struct conn {
 					 * received, 0 until parsed; read off at the hand-off */
 	uint8_t *pp_alpn;		/* v2 header sent on: the ALPN TLV value, or NULL */
 	size_t pp_alpn_len;
-	char *sni;			/* escaped, NULL if none */
+	char *host;			/* the name asked for (TLS SNI, HTTP Host, XMPP to),
+					 * escaped; NULL if none */
 	char *alpn;			/* escaped list "a,b", NULL if none */
 	enum sniff_proto proto;		/* what the sniffers recognised */
+	bool sniffed;			/* routed on its first bytes (not before any) */
+	bool ech;			/* TLS with encrypted_client_hello: host is the outer SNI */
+	bool probing;			/* deadline_ns is probe_ms: no byte yet, and a route
+					 * may take protocol "timeout" */
 	bool source_counted;		/* counted in max_connections_per_source */
 	bool dead;			/* ended; freed after the current epoll batch */
 	const char *detail;		/* static text or strerror() for the log line */

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * handshake.c - a connection's first steps: PROXY header (accept_proxy listeners), hello,
- * route, connect, PROXY header to the backend, hand-off (handshake.h).
+ * handshake.c - a routed connection's next steps (handshake.h): connect the backend, send it
+ * the PROXY header it wants, hand both sockets to the engine. The steps before, from the
+ * first bytes to the route, are hello.c.
  *
- * The ClientHello is read with MSG_PEEK into the worker's buffer and parsed again from byte 0
- * whenever more arrives, so no per-connection buffer exists and no byte of it is taken off
- * the socket: after the hand-off, the engine carries the hello on like any other byte, in
- * order. A PROXY header in front of it (accept_proxy listeners) is peeked and parsed the same
- * way, the hello parsed behind it; both stay queued until the hand-off, where the header is
- * read off with whatever is queued behind it (see send_first_bytes()).
+ * A PROXY header the client sent (accept_proxy listeners) stays queued in front of its first
+ * bytes until the hand-off, where it is read off with whatever is queued behind it (see
+ * send_first_bytes()).
  */
 #include <errno.h>
 #include <poll.h>
@@ -60,9 +58,9 @@ static int encode_proxy_header(struct worker *w, struct conn *c, uint8_t *buf, s
 	}
 	if (b->proxy_protocol == 1)
 		return pp1_encode(src, (const struct sockaddr *)&dst.ss, buf, size, len);
-	/* the SNI, as tls_hello.c keeps it, holds only [a-z0-9._-]: escaping left it as is */
-	tlvs.authority = c->sni;
-	tlvs.authority_len = c->sni ? strlen(c->sni) : 0;
+	/* the name, as the sniffers keep it, holds only [a-z0-9._:-]: escaping left it as is */
+	tlvs.authority = c->host;
+	tlvs.authority_len = c->host ? strlen(c->host) : 0;
 	tlvs.alpn = c->pp_alpn;
 	tlvs.alpn_len = c->pp_alpn_len;
 	snprintf(id, sizeof(id), "%" PRIu64, c->id);
@@ -255,13 +253,6 @@ void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events)
 	handoff(w, c);
 }
 
-static char *escaped_dup(const uint8_t *s, size_t len)
-{
-	char buf[4 * TLS_SNI_MAX + 8];
-
-	return strdup(escape_bytes(s, len, buf, sizeof(buf)));
-}
-
 /*
  * The protocol a v2 header names: the route's ALPN entry that matched, else the client's
  * first offered one that is not GREASE; copied into c->pp_alpn. 0 or -ENOMEM.
@@ -287,166 +278,20 @@ static int keep_pp_alpn(struct conn *c, const struct tls_hello *h, const struct 
 	return 0;
 }
 
-/* Routes c with what the sniffers found; connects the backend or ends c. */
-static void route_conn(struct worker *w, struct conn *c, const struct sniff_result *sr)
+void handshake_connect(struct worker *w, struct conn *c, const struct route_result *res,
+		       const struct sniff_result *sr)
 {
 	const struct config *cfg = &c->gen->cfg;
-	const struct tls_hello *h = sr->proto == PROTO_TLS ? &sr->u.tls : NULL;
-	struct route_input in = {
-		.proto = sr->proto,
-		.name = sr->name,
-		.alpn = sr->alpn,
-		.alpn_len = sr->alpn_len,
-		.src = (const struct sockaddr *)&c->client.ss,
-	};
-	struct route_result res;
-	char alpn[512];
-	long r;
+	const struct tls_hello *h = sr && sr->proto == PROTO_TLS ? &sr->u.tls : NULL;
 
-	c->proto = sr->proto;
-	if (sr->name)
-		c->sni = escaped_dup((const uint8_t *)sr->name, sr->name_len);
-	if (sr->alpn)
-		c->alpn = strdup(escape_alpn_list(sr->alpn, sr->alpn_len, alpn, sizeof(alpn)));
-	r = router_match(cfg, &in, &res);
-	if (r < 0) {
-		worker_conn_end(w, c, sr->proto == PROTO_TLS ? END_NO_ROUTE : END_NOT_TLS);
-		return;
-	}
-	c->route = r;
-	c->backend = cfg->routes[r].backend;
+	c->route = res->route;
+	c->backend = (long)cfg->routes[res->route].backend;
 	stats_conn_routed(&w->stats, c, now_ns());
-	if (cfg->backends[c->backend].proxy_protocol == 2 && keep_pp_alpn(c, h, &res)) {
+	if (cfg->backends[c->backend].proxy_protocol == 2 && keep_pp_alpn(c, h, res)) {
 		c->err = ENOMEM;
 		c->detail = strerror(ENOMEM);
 		worker_conn_end(w, c, END_INTERNAL);
 		return;
 	}
 	connect_backend(w, c);
-}
-
-/*
- * Peeks at the client's first bytes (up to w->peek) into w->peek: their count, or 0 when
- * none is queued yet, or -1 when c was ended (the client left).
- */
-static ssize_t peek_client(struct worker *w, struct conn *c)
-{
-	ssize_t n;
-
-	n = recv(c->fd[0], w->peek, sizeof(w->peek), MSG_PEEK);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return 0;
-		c->err = errno;
-		c->detail = strerror(errno);
-		worker_conn_end(w, c, END_CLIENT_CLOSED);
-		return -1;
-	}
-	if (n == 0) {
-		c->detail = c->fail.side == 0 ? "reset before sending anything" :
-						 "closed before sending anything";
-		worker_conn_end(w, c, END_CLIENT_CLOSED);
-		return -1;
-	}
-	return n;
-}
-
-/*
- * accept_proxy listener: parses the PROXY header at the start of the n bytes peeked (the
- * peer was found trusted at accept). From then on the header's source is the client: in
- * routing, in the header sent on and in the log line. Returns 0 once parsed
- * (c->pp_in_len set), -EAGAIN while incomplete, -EPROTO when c was ended.
- */
-static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32_t events)
-{
-	struct pp_header ph;
-
-	switch (pp_parse(w->peek, n, &ph)) {
-	case PP_OK:
-		break;
-	case PP_BAD:
-		c->detail = ph.error;
-		worker_conn_end(w, c, END_BAD_PROXY);
-		return -EPROTO;
-	case PP_NEED_MORE:
-		if (events & (EPOLLRDHUP | EPOLLHUP)) {
-			c->detail = "PROXY header cut short by EOF";
-			worker_conn_end(w, c, END_BAD_PROXY);
-			return -EPROTO;
-		}
-		return -EAGAIN;
-	}
-	c->pp_in_len = (uint32_t)ph.len;
-	if (ph.has_addr) {
-		c->via = c->client;
-		c->client = ph.src;
-		c->dst = ph.dst;
-	}
-	/* the client is known now: max_connections_per_source counts it */
-	if (!worker_count_source(w, c))
-		return -EPROTO;
-	return 0;
-}
-
-void handshake_hello_event(struct worker *w, struct conn *c, uint32_t events)
-{
-	struct sniff_result sr;
-	enum sniff_status st;
-	ssize_t n;
-
-	/* A reset: the bytes that came before it are still routed and carried, then the reset
-	 * is passed on (worker_conn_fail()); a hello cut short by it ends here. */
-	if (events & EPOLLERR) {
-		worker_conn_fail(w, c, 0, 0);
-		events |= EPOLLRDHUP;
-	}
-	n = peek_client(w, c);
-	if (n <= 0)
-		return;
-	if (c->gen->cfg.listeners[c->listener].accept_proxy && !c->pp_in_len &&
-	    parse_proxy_header(w, c, (size_t)n, events))
-		return;
-	/* the hello starts after the PROXY header, if any, still queued in front of it */
-	if ((size_t)n == c->pp_in_len) {
-		if (events & (EPOLLRDHUP | EPOLLHUP)) {
-			c->detail = "closed after the PROXY header";
-			worker_conn_end(w, c, END_CLIENT_CLOSED);
-		}
-		return;
-	}
-	st = sniff(w->peek + c->pp_in_len, (size_t)n - c->pp_in_len, &sr);
-	switch (st) {
-	case SNIFF_OK:
-	case SNIFF_NO:
-		route_conn(w, c, &sr);
-		return;
-	case SNIFF_BAD:
-		c->detail = sr.error;
-		worker_conn_end(w, c, END_BAD_HELLO);
-		return;
-	case SNIFF_NEED_MORE:
-		if ((size_t)n >= sizeof(w->peek)) {
-			c->detail = "first bytes too large to recognise";
-			worker_conn_end(w, c, END_BAD_HELLO);
-		} else if (c->fail.side == 0) {
-			c->detail = "reset before the first bytes were complete";
-			worker_conn_end(w, c, END_CLIENT_CLOSED);
-		} else if (events & (EPOLLRDHUP | EPOLLHUP)) {
-			c->detail = "first bytes cut short by EOF";
-			worker_conn_end(w, c, END_BAD_HELLO);
-		}
-		return;
-	}
-}
-
-bool handshake_moved_on(struct worker *w, struct conn *c)
-{
-	enum conn_state st = c->state;
-	struct pollfd p = { .fd = c->fd[1], .events = POLLOUT };
-
-	if (st == CONN_HELLO)
-		handshake_hello_event(w, c, 0);
-	else if (st == CONN_CONNECTING && poll(&p, 1, 0) == 1)
-		handshake_connect_event(w, c, EPOLLOUT | (p.revents & POLLERR ? EPOLLERR : 0));
-	return c->dead || c->state != st;
 }

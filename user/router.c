@@ -71,17 +71,30 @@ static bool alpn_list_has(const uint8_t *list, size_t len, const char *name, siz
 	return false;
 }
 
-/* Index of the first sni pattern of r that the input's host name matches, or -1. */
-static long route_sni_find(const struct config_route *r, const struct route_input *in)
+/* A condition's value while bytes may still come: no, not known yet, yes. */
+enum tri { T_NO, T_MAYBE, T_YES };
+
+static enum tri tri_of(bool b)
+{
+	return b ? T_YES : T_NO;
+}
+
+/* Index of the first pattern of list that the input's host name matches, or -1. */
+static long names_find(const struct config_sni_pattern *list, size_t n, const char *name)
 {
 	size_t i;
 
-	if (in->proto != PROTO_TLS || !in->name)
+	if (!name)
 		return -1;
-	for (i = 0; i < r->n_sni; i++)
-		if (router_sni_match(&r->sni[i], in->name))
+	for (i = 0; i < n; i++)
+		if (router_sni_match(&list[i], name))
 			return (long)i;
 	return -1;
+}
+
+static long route_sni_find(const struct config_route *r, const struct route_input *in)
+{
+	return in->proto == PROTO_TLS ? names_find(r->sni, r->n_sni, in->name) : -1;
 }
 
 /*
@@ -113,18 +126,95 @@ static long route_source_find(const struct config_route *r, const struct route_i
 	return -1;
 }
 
-/* Whether every condition of r holds; *alpn is the matched alpn entry index, or -1. */
-static bool route_matches(const struct config_route *r, const struct route_input *in, long *alpn)
+static bool route_listener_has(const struct config_route *r, const struct route_input *in)
 {
-	*alpn = -1;
-	if (r->n_sni && route_sni_find(r, in) < 0)
+	size_t i;
+
+	if (!in->listener)
 		return false;
-	if (r->n_alpn) {
-		*alpn = route_alpn_find(r, in);
-		if (*alpn < 0)
-			return false;
+	for (i = 0; i < r->n_listeners; i++)
+		if (!strcmp(r->listeners[i], in->listener))
+			return true;
+	return false;
+}
+
+/* The protocols the bytes may still turn out to be, while the sniffers wait. */
+static uint32_t possible_protocols(const struct route_input *in)
+{
+	uint32_t p = in->maybe | 1u << PROTO_UNKNOWN;
+
+	if (!in->len)
+		p |= 1u << PROTO_TIMEOUT;
+	return p;
+}
+
+static enum tri route_protocol(const struct config_route *r, const struct route_input *in)
+{
+	if (in->pending)
+		return r->protocols & possible_protocols(in) ? T_MAYBE : T_NO;
+	return tri_of(r->protocols & (1u << in->proto));
+}
+
+/* sni and alpn: TLS only, so known not to hold once TLS is ruled out. */
+static enum tri route_tls_only(const struct route_input *in, bool holds)
+{
+	if (in->pending)
+		return in->maybe & (1u << PROTO_TLS) ? T_MAYBE : T_NO;
+	return tri_of(holds);
+}
+
+static enum tri route_regex(const struct config_route *r, const struct route_input *in)
+{
+	/* a silent client (timeout) has no bytes, and will send none before it is routed */
+	bool more = in->proto != PROTO_TIMEOUT || in->pending;
+
+	if (!in->data && !in->pending)
+		return T_NO;
+	switch (route_regex_match(r->regex, in->data, in->len, more, in->md)) {
+	case REGEX_YES:
+		return T_YES;
+	case REGEX_MAYBE:
+		return T_MAYBE;
+	case REGEX_NO:
+		break;
 	}
-	return !r->n_source || route_source_find(r, in) >= 0;
+	return T_NO;
+}
+
+/* Whether every condition of r holds; *alpn is the matched alpn entry index, or -1. */
+static enum tri route_matches(const struct config_route *r, const struct route_input *in,
+			      long *alpn)
+{
+	enum tri t[7] = { T_YES, T_YES, T_YES, T_YES, T_YES, T_YES, T_YES }, all = T_YES;
+
+	*alpn = -1;
+	if (r->n_listeners)
+		t[0] = tri_of(route_listener_has(r, in));
+	if (r->n_source)
+		t[1] = tri_of(route_source_find(r, in) >= 0);
+	if (r->protocols)
+		t[2] = route_protocol(r, in);
+	if (r->n_sni)
+		t[3] = route_tls_only(in, route_sni_find(r, in) >= 0);
+	if (r->n_host)
+		t[4] = in->pending ? T_MAYBE : tri_of(names_find(r->host, r->n_host, in->name) >= 0);
+	if (r->n_alpn) {
+		if (!in->pending)
+			*alpn = route_alpn_find(r, in);
+		t[5] = route_tls_only(in, *alpn >= 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		if (t[i] == T_NO)
+			return T_NO;
+		if (t[i] == T_MAYBE)
+			all = T_MAYBE;
+	}
+	/* last: the only condition that costs more than a comparison */
+	if (r->regex)
+		t[6] = route_regex(r, in);
+	if (t[6] != T_YES)
+		return t[6];
+	return all;
 }
 
 long router_match(const struct config *cfg, const struct route_input *in,
@@ -143,8 +233,14 @@ long router_match(const struct config *cfg, const struct route_input *in,
 	for (i = 0; i < cfg->n_routes; i++) {
 		const struct config_route *r = &cfg->routes[i];
 
-		if (!route_matches(r, in, &alpn))
+		switch (route_matches(r, in, &alpn)) {
+		case T_NO:
 			continue;
+		case T_MAYBE:
+			return -EAGAIN;
+		case T_YES:
+			break;
+		}
 		if (res) {
 			res->route = (long)i;
 			if (alpn >= 0) {
@@ -301,6 +397,83 @@ static bool explain_source(struct outbuf *o, const struct config_route *r,
 	return true;
 }
 
+static void out_names(struct outbuf *o, const struct config_sni_pattern *list, size_t n)
+{
+	out_add(o, "[");
+	for (size_t i = 0; i < n; i++)
+		out_add(o, "%s%s%s", i ? "," : "", list[i].wildcard ? "*" : "", list[i].name);
+	out_add(o, "]");
+}
+
+static bool explain_listener(struct outbuf *o, const struct config_route *r,
+			     const struct route_input *in)
+{
+	char q[256];
+	bool ok = route_listener_has(r, in);
+
+	if (!in->listener)
+		out_add(o, "listener has no name, wants [");
+	else
+		out_add(o, "listener \"%s\" %s [", quote(in->listener, q, sizeof(q)),
+			ok ? "in" : "not in");
+	for (size_t i = 0; i < r->n_listeners; i++)
+		out_add(o, "%s%s", i ? "," : "", quote(r->listeners[i], q, sizeof(q)));
+	out_add(o, "]");
+	return ok;
+}
+
+static bool explain_protocol(struct outbuf *o, const struct config_route *r,
+			     const struct route_input *in)
+{
+	bool ok = route_protocol(r, in) == T_YES;
+	int k = 0;
+
+	out_add(o, "protocol %s %s [", sniff_proto_name(in->proto), ok ? "in" : "not in");
+	for (int p = 0; p < PROTO__COUNT; p++)
+		if (r->protocols & (1u << p))
+			out_add(o, "%s%s", k++ ? "," : "", sniff_proto_name((enum sniff_proto)p));
+	out_add(o, "]");
+	return ok;
+}
+
+static bool explain_host(struct outbuf *o, const struct config_route *r,
+			 const struct route_input *in)
+{
+	char q[1024];
+	long i = names_find(r->host, r->n_host, in->name);
+
+	if (!in->name) {
+		out_add(o, "no host name, wants ");
+		out_names(o, r->host, r->n_host);
+		return false;
+	}
+	quote(in->name, q, sizeof(q));
+	if (i < 0) {
+		out_add(o, "host \"%s\" not in ", q);
+		out_names(o, r->host, r->n_host);
+		return false;
+	}
+	out_add(o, "host \"%s\" matches \"%s%s\"", q, r->host[i].wildcard ? "*" : "",
+		r->host[i].name);
+	return true;
+}
+
+static bool explain_regex(struct outbuf *o, const struct config_route *r,
+			  const struct route_input *in)
+{
+	char q[1024];
+	bool ok;
+
+	quote(r->regex->text, q, sizeof(q));
+	if (!in->data) {
+		out_add(o, "regex \"%s\": no bytes to match", q);
+		return false;
+	}
+	ok = route_regex(r, in) == T_YES;
+	out_add(o, "regex \"%s\" %s", q, ok ? "matches" : "does not match");
+	return ok;
+}
+
 bool router_explain(const struct config *cfg, size_t i, const struct route_input *in,
 		    char *buf, size_t size)
 {
@@ -316,6 +489,14 @@ bool router_explain(const struct config *cfg, size_t i, const struct route_input
 	}
 	r = &cfg->routes[i];
 	out_add(&o, "#%zu (line %d): ", i + 1, r->line);
+	if (r->n_listeners) {
+		out_sep(&o, &first);
+		ok &= explain_listener(&o, r, in);
+	}
+	if (r->protocols) {
+		out_sep(&o, &first);
+		ok &= explain_protocol(&o, r, in);
+	}
 	if (r->n_sni) {
 		out_sep(&o, &first);
 		ok &= explain_sni(&o, r, in);
@@ -323,6 +504,14 @@ bool router_explain(const struct config *cfg, size_t i, const struct route_input
 	if (r->n_alpn) {
 		out_sep(&o, &first);
 		ok &= explain_alpn(&o, r, in);
+	}
+	if (r->n_host) {
+		out_sep(&o, &first);
+		ok &= explain_host(&o, r, in);
+	}
+	if (r->regex) {
+		out_sep(&o, &first);
+		ok &= explain_regex(&o, r, in);
 	}
 	if (r->n_source) {
 		out_sep(&o, &first);

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "handshake.h"
+#include "hello.h"
 #include "log.h"
 #include "transport.h"
 #include "worker.h"
@@ -34,7 +35,7 @@ static void conn_event(struct worker *w, struct conn *c, int side, uint32_t even
 	switch (c->state) {
 	case CONN_HELLO:
 		if (side == 0)
-			handshake_hello_event(w, c, events);
+			hello_event(w, c, events);
 		return;
 	case CONN_CONNECTING:
 		if (side == 1)
@@ -55,7 +56,7 @@ static void expire(struct worker *w, struct list_head *list, uint64_t now, enum 
 
 		if (c->deadline_ns > now)
 			return;
-		if (!handshake_moved_on(w, c))
+		if (!hello_moved_on(w, c))
 			worker_conn_end(w, c, end);
 	}
 }
@@ -210,8 +211,11 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
 		goto out_errno;
 	w->scratch = malloc(WORKER_SCRATCH);
-	if (!w->scratch)
-		goto out_errno;
+	w->regex_md = pcre2_match_data_create(1, NULL);
+	if (!w->scratch || !w->regex_md) {
+		err = -ENOMEM;
+		goto out_fini;
+	}
 	err = stats_worker_init(&w->stats, &d->names, d->ops->live_bytes ? w->max_conns : 0);
 	if (err)
 		goto out_fini;
@@ -268,6 +272,8 @@ void worker_fini(struct worker *w)
 	w->engine_ready = false;
 	free(w->scratch);
 	w->scratch = NULL;
+	pcre2_match_data_free(w->regex_md);
+	w->regex_md = NULL;
 	stats_worker_fini(&w->stats);
 	config_gen_put(w->gen);
 	w->gen = NULL;

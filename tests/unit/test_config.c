@@ -647,7 +647,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown key in a listener lists the PROXY keys",
 	  "listen = ( { address = \"0.0.0.0:443\"; accept_proxy_v2 = true; } );\n" B1 R1,
 	  1, "unknown key \"accept_proxy_v2\" in listen.[0] "
-	  "(known: address, accept_proxy, trusted)" },
+	  "(known: address, name, accept_proxy, trusted)" },
 	{ "proxy_protocol v3",
 	  L1 "backends = {\n  web = { address = \"127.0.0.1:1\";\n"
 	  "  proxy_protocol = \"v3\"; };\n};\n" R1,

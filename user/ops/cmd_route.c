@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * cmd_route.c - `sockmux route`: the route a connection with the given SNI, ALPN and source
- * would get, and why each earlier route does not match, without running anything.
+ * cmd_route.c - `sockmux route`: the route a connection with the given listener, protocol,
+ * name, ALPN and source would get, and why each earlier route does not match, without running
+ * anything.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,22 +16,31 @@
 #include "config.h"
 #include "hostname.h"
 #include "router.h"
+#include "sniff/sniff.h"
 #include "sniff/tls_hello.h"
 
 const char cmd_route_usage[] =
-	"usage: sockmux route -c FILE [--sni NAME] [--alpn P1,P2] [--src ADDR] [--not-tls]\n"
+	"usage: sockmux route -c FILE [--listener NAME] [--protocol P] [--sni NAME | --host NAME]\n"
+	"                     [--alpn P1,P2] [--src ADDR] [--not-tls]\n"
 	"\n"
 	"Prints the route and backend a connection with these properties would get, and why,\n"
 	"without running anything. Exit status: 0 routed, 1 error, 2 no route matches.\n"
-	"  -c, --config FILE  configuration file\n"
-	"  -s, --sni NAME     the ClientHello's server name (none if absent)\n"
-	"  -a, --alpn LIST    comma-separated ALPN protocols the client offers\n"
-	"  -S, --src ADDR     client address, e.g. 192.0.2.7 or [2001:db8::7]:51000\n"
-	"  -n, --not-tls      the connection is not TLS at all\n";
+	"  -c, --config FILE    configuration file\n"
+	"  -l, --listener NAME  the name of the listener it arrives on (none if absent)\n"
+	"  -p, --protocol P     what it opens with: tls (the default), ssh, http, xmpp, openvpn,\n"
+	"                       socks5, socks4, unknown, timeout\n"
+	"  -s, --sni NAME       the ClientHello's server name (TLS; none if absent)\n"
+	"  -H, --host NAME      the name it asks for: TLS SNI, HTTP Host, XMPP to\n"
+	"  -a, --alpn LIST      comma-separated ALPN protocols the client offers (TLS)\n"
+	"  -S, --src ADDR       client address, e.g. 192.0.2.7 or [2001:db8::7]:51000\n"
+	"  -n, --not-tls        the same as --protocol unknown\n";
 
 static const struct option route_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
+	{ "listener", required_argument, NULL, 'l' },
+	{ "protocol", required_argument, NULL, 'p' },
 	{ "sni", required_argument, NULL, 's' },
+	{ "host", required_argument, NULL, 'H' },
 	{ "alpn", required_argument, NULL, 'a' },
 	{ "src", required_argument, NULL, 'S' },
 	{ "not-tls", no_argument, NULL, 'n' },
@@ -40,7 +50,7 @@ static const struct option route_opts[] = {
 
 /* The options as given, and the route_input made of them (in points into this struct). */
 struct route_query {
-	const char *path, *sni, *alpn, *src;
+	const char *path, *sni, *host_opt, *alpn, *src;
 	struct route_input in;
 	char host[HOSTNAME_MAX + 1];
 	uint8_t wire[TLS_ALPN_MAX];
@@ -79,13 +89,23 @@ static int alpn_to_wire(const char *list, uint8_t *out, size_t size, size_t *len
 /* Fills q->in from the options; reports a bad one on stderr and returns -EINVAL. */
 static int route_query_build(struct route_query *q)
 {
+	const char *name = q->sni ? q->sni : q->host_opt;
+
 	if (q->in.proto != PROTO_TLS && (q->sni || q->alpn)) {
-		fprintf(stderr, "sockmux route: --not-tls excludes --sni and --alpn\n");
+		fprintf(stderr, "sockmux route: --sni and --alpn are TLS only\n");
 		return -EINVAL;
 	}
-	if (q->sni) {
-		if (sni_to_host(q->sni, q->host)) {
-			fprintf(stderr, "sockmux route: invalid --sni \"%s\"\n", q->sni);
+	if (q->sni && q->host_opt) {
+		fprintf(stderr, "sockmux route: --sni and --host name the same; give one\n");
+		return -EINVAL;
+	}
+	if (q->in.proto == PROTO_TIMEOUT && name) {
+		fprintf(stderr, "sockmux route: a silent client (timeout) names no host\n");
+		return -EINVAL;
+	}
+	if (name) {
+		if (sni_to_host(name, q->host)) {
+			fprintf(stderr, "sockmux route: invalid host name \"%s\"\n", name);
 			return -EINVAL;
 		}
 		q->in.name = q->host;
@@ -137,15 +157,29 @@ int cmd_route(const struct cmd *cmd, int argc, char **argv)
 {
 	struct route_query q = { .in.proto = PROTO_TLS };
 	struct config cfg;
-	int o, ret;
+	int o, ret, p;
 
-	while ((o = getopt_long(argc, argv, "c:s:a:S:nh", route_opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:l:p:s:H:a:S:nh", route_opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			q.path = optarg;
 			break;
+		case 'l':
+			q.in.listener = optarg;
+			break;
+		case 'p':
+			p = sniff_proto_by_name(optarg);
+			if (p < 0) {
+				fprintf(stderr, "sockmux route: unknown --protocol \"%s\"\n", optarg);
+				return 1;
+			}
+			q.in.proto = (enum sniff_proto)p;
+			break;
 		case 's':
 			q.sni = optarg;
+			break;
+		case 'H':
+			q.host_opt = optarg;
 			break;
 		case 'a':
 			q.alpn = optarg;

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "daemon.h"
+#include "hello.h"
 #include "log.h"
 #include "transport.h"
 #include "worker.h"
@@ -75,7 +76,9 @@ static void tcp_accepted(struct worker *w, struct listen_sock *ls, int fd,
 		c->err = -err;
 		c->detail = strerror(-err);
 		worker_conn_end(w, c, END_INTERNAL);
+		return;
 	}
+	hello_first_look(w, c);
 }
 
 /*

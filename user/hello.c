@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hello.c - a connection's first bytes, up to its route (hello.h): a PROXY header on
+ * accept_proxy listeners, then the sniffers (sniff/sniff.h), then the router, again whenever
+ * more bytes arrive, until no earlier route can still match. A route that needs no byte is
+ * taken at accept; a client silent for probe_ms is protocol "timeout".
+ *
+ * The first bytes are read with MSG_PEEK into the worker's buffer and parsed again from byte 0
+ * whenever more arrive, so no per-connection buffer exists and no byte is taken off the
+ * socket: after the hand-off the engine carries them on like any other byte, in order. A
+ * PROXY header in front of them is peeked and parsed the same way, the first bytes behind it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "config.h"
+#include "config_gen.h"
+#include "conn.h"
+#include "escape.h"
+#include "handshake.h"
+#include "hello.h"
+#include "proxy_proto.h"
+#include "router.h"
+#include "sniff/sniff.h"
+#include "worker.h"
+
+static char *escaped_dup(const uint8_t *s, size_t len)
+{
+	char buf[4 * TLS_SNI_MAX + 8];
+
+	return strdup(escape_bytes(s, len, buf, sizeof(buf)));
+}
+
+/*
+ * Peeks at the client's first bytes (up to w->peek) into w->peek: their count, or 0 when
+ * none is queued yet, or -1 when c was ended (the client left).
+ */
+static ssize_t peek_client(struct worker *w, struct conn *c)
+{
+	ssize_t n;
+
+	n = recv(c->fd[0], w->peek, sizeof(w->peek), MSG_PEEK);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		c->err = errno;
+		c->detail = strerror(errno);
+		worker_conn_end(w, c, END_CLIENT_CLOSED);
+		return -1;
+	}
+	if (n == 0) {
+		c->detail = c->fail.side == 0 ? "reset before sending anything" :
+						 "closed before sending anything";
+		worker_conn_end(w, c, END_CLIENT_CLOSED);
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * accept_proxy listener: parses the PROXY header at the start of the n bytes peeked (the
+ * peer was found trusted at accept). From then on the header's source is the client: in
+ * routing, in the header sent on and in the log line. Returns 0 once parsed
+ * (c->pp_in_len set), -EAGAIN while incomplete, -EPROTO when c was ended.
+ */
+static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32_t events)
+{
+	struct pp_header ph;
+
+	switch (pp_parse(w->peek, n, &ph)) {
+	case PP_OK:
+		break;
+	case PP_BAD:
+		c->detail = ph.error;
+		worker_conn_end(w, c, END_BAD_PROXY);
+		return -EPROTO;
+	case PP_NEED_MORE:
+		if (events & (EPOLLRDHUP | EPOLLHUP)) {
+			c->detail = "PROXY header cut short by EOF";
+			worker_conn_end(w, c, END_BAD_PROXY);
+			return -EPROTO;
+		}
+		return -EAGAIN;
+	}
+	c->pp_in_len = (uint32_t)ph.len;
+	if (ph.has_addr) {
+		c->via = c->client;
+		c->client = ph.src;
+		c->dst = ph.dst;
+	}
+	/* the client is known now: max_connections_per_source counts it */
+	if (!worker_count_source(w, c))
+		return -EPROTO;
+	return 0;
+}
+
+/* The first bytes came: protocol "timeout" is out, and the deadline is handshake_ms again. */
+static void stop_probing(struct worker *w, struct conn *c)
+{
+	c->probing = false;
+	list_del(&c->link);
+	c->deadline_ns = c->accept_ns + c->gen->cfg.handshake_ms * 1000000ull;
+	worker_add_deadline(&w->hello, c);
+}
+
+/* What c's first bytes said, kept for the log line and the PROXY header; false: no memory. */
+static bool keep_names(struct conn *c, const struct sniff_result *sr)
+{
+	char alpn[512];
+
+	c->sniffed = true;
+	c->proto = sr->proto;
+	c->ech = sr->ech;
+	if (sr->name && !c->host)
+		c->host = escaped_dup((const uint8_t *)sr->name, sr->name_len);
+	if (sr->alpn && !c->alpn)
+		c->alpn = strdup(escape_alpn_list(sr->alpn, sr->alpn_len, alpn, sizeof(alpn)));
+	return (!sr->name || c->host) && (!sr->alpn || c->alpn);
+}
+
+/* The route for input in, if one is decided: connects, or ends c. False: wait for more. */
+static bool decide(struct worker *w, struct conn *c, const struct route_input *in,
+		   const struct sniff_result *sr)
+{
+	struct route_result res;
+	long r = router_match(&c->gen->cfg, in, &res);
+
+	if (r == -EAGAIN)
+		return false;
+	if (sr && !keep_names(c, sr)) {
+		c->err = ENOMEM;
+		c->detail = strerror(ENOMEM);
+		worker_conn_end(w, c, END_INTERNAL);
+		return true;
+	}
+	if (r < 0) {
+		worker_conn_end(w, c, sr && sr->proto == PROTO_TLS ? END_NO_ROUTE : END_NOT_TLS);
+		return true;
+	}
+	handshake_connect(w, c, &res, sr);
+	return true;
+}
+
+static void input_init(struct route_input *in, struct worker *w, const struct conn *c)
+{
+	memset(in, 0, sizeof(*in));
+	in->listener = c->gen->cfg.listeners[c->listener].name;
+	in->src = (const struct sockaddr *)&c->client.ss;
+	in->md = w->regex_md;
+}
+
+void hello_first_look(struct worker *w, struct conn *c)
+{
+	struct sniff_result sr;
+	struct route_input in;
+
+	/* on an accept_proxy listener the client is known from its PROXY header only */
+	if (c->gen->cfg.listeners[c->listener].accept_proxy)
+		return;
+	input_init(&in, w, c);
+	in.pending = true;
+	sniff(NULL, 0, &sr);
+	in.maybe = sr.maybe;
+	decide(w, c, &in, NULL);
+}
+
+/* Ends c whose first bytes cannot be complete any more; false when they still may be. */
+static bool cut_short(struct worker *w, struct conn *c, size_t n, uint32_t events)
+{
+	if (n >= sizeof(w->peek)) {
+		c->detail = "first bytes too large to recognise";
+		worker_conn_end(w, c, END_BAD_HELLO);
+	} else if (c->fail.side == 0) {
+		c->detail = "reset before the first bytes were complete";
+		worker_conn_end(w, c, END_CLIENT_CLOSED);
+	} else if (events & (EPOLLRDHUP | EPOLLHUP)) {
+		c->detail = "first bytes cut short by EOF";
+		worker_conn_end(w, c, END_BAD_HELLO);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* Routes on the len first bytes at data (after any PROXY header), or waits for more. */
+static void sniff_and_decide(struct worker *w, struct conn *c, const uint8_t *data, size_t len,
+			     size_t n, uint32_t events)
+{
+	struct sniff_result sr;
+	struct route_input in;
+
+	input_init(&in, w, c);
+	in.data = data;
+	in.len = len;
+	switch (sniff(data, len, &sr)) {
+	case SNIFF_BAD:
+		c->sniffed = true;
+		c->proto = sr.proto;
+		c->detail = sr.error;
+		worker_conn_end(w, c, END_BAD_HELLO);
+		return;
+	case SNIFF_NEED_MORE:
+		in.pending = true;
+		in.maybe = sr.maybe;
+		if (!decide(w, c, &in, NULL))
+			cut_short(w, c, n, events);
+		return;
+	case SNIFF_OK:
+	case SNIFF_NO:
+		break;
+	}
+	in.proto = sr.proto;
+	in.name = sr.name;
+	in.alpn = sr.alpn;
+	in.alpn_len = sr.alpn_len;
+	/* a regex still partly matching waits for more bytes, as long as they can come */
+	if (!decide(w, c, &in, &sr))
+		cut_short(w, c, n, events);
+}
+
+void hello_event(struct worker *w, struct conn *c, uint32_t events)
+{
+	struct sniff_result sr;
+	struct route_input in;
+	ssize_t n;
+
+	/* A reset: the bytes that came before it are still routed and carried, then the reset
+	 * is passed on (worker_conn_fail()); first bytes cut short by it end here. */
+	if (events & EPOLLERR) {
+		worker_conn_fail(w, c, 0, 0);
+		events |= EPOLLRDHUP;
+	}
+	n = peek_client(w, c);
+	if (n < 0)
+		return;
+	if (c->gen->cfg.listeners[c->listener].accept_proxy && !c->pp_in_len) {
+		if (!n || parse_proxy_header(w, c, (size_t)n, events))
+			return;
+	}
+	if ((size_t)n > c->pp_in_len) {
+		if (c->probing)
+			stop_probing(w, c);
+		sniff_and_decide(w, c, w->peek + c->pp_in_len, (size_t)n - c->pp_in_len,
+				 (size_t)n, events);
+		return;
+	}
+	/* nothing yet (after the PROXY header, if any) */
+	if (n && (events & (EPOLLRDHUP | EPOLLHUP))) {
+		c->detail = "closed after the PROXY header";
+		worker_conn_end(w, c, END_CLIENT_CLOSED);
+		return;
+	}
+	if (!c->probing || now_ns() < c->deadline_ns)
+		return;
+	/* silent for probe_ms: protocol "timeout" */
+	input_init(&in, w, c);
+	in.proto = PROTO_TIMEOUT;
+	memset(&sr, 0, sizeof(sr));
+	sr.proto = PROTO_TIMEOUT;
+	/* no route takes a silent client here: it may still speak within handshake_ms */
+	if (router_match(&c->gen->cfg, &in, NULL) < 0) {
+		stop_probing(w, c);
+		return;
+	}
+	c->probing = false;
+	decide(w, c, &in, &sr);
+}
+
+bool hello_moved_on(struct worker *w, struct conn *c)
+{
+	enum conn_state st = c->state;
+	struct pollfd p = { .fd = c->fd[1], .events = POLLOUT };
+	uint64_t deadline = c->deadline_ns;
+
+	if (st == CONN_HELLO)
+		hello_event(w, c, 0);
+	else if (st == CONN_CONNECTING && poll(&p, 1, 0) == 1)
+		handshake_connect_event(w, c, EPOLLOUT | (p.revents & POLLERR ? EPOLLERR : 0));
+	return c->dead || c->state != st || c->deadline_ns > deadline;
+}
