@@ -21,6 +21,7 @@ enum stats_kind {
 	STATS_LISTENER,
 	STATS_ROUTE,
 	STATS_BACKEND,
+	STATS_PROTOCOL,		/* what connections opened with (sniff/sniff.h), fixed ids */
 	STATS__KINDS,
 };
 

@@ -84,6 +84,10 @@ for engine in sockmap splice; do
 	check "$engine: failures by reason" \
 		test "$(metric "$M" 'sockmux_connection_failures_total{listener="127.0.0.1:8443",reason="connect_refused"}')" = 1 \
 		-a "$(metric "$M" 'sockmux_connection_failures_total{listener="127.0.0.1:8443",reason="no_route"}')" = 0
+	check "$engine: connections per protocol: the 3 routed TLS ones, labelled tls" \
+		test "$(metric "$M" 'sockmux_protocol_connections_total{protocol="tls"}')" = 3 \
+		-a "$(metric "$M" 'sockmux_protocol_bytes_total{protocol="tls",direction="in"}')" \
+		= $((b_1_in + b_2_in))
 	check "$engine: listener bytes = the sum of the routes" \
 		test "$(metric "$M" 'sockmux_listener_bytes_total{listener="127.0.0.1:8443",direction="in"}')" \
 		= $((b_1_in + b_2_in))

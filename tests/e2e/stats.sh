@@ -125,13 +125,19 @@ for engine in sockmap splice; do
 		test "$(jget "$S" '$d->{listeners}[0]{failures}{no_route}')" = 1 \
 		-a "$(jget "$S" '$d->{total}{failures}{not_tls}')" = 1 \
 		-a "$(jget "$S" '$d->{total}{failures}{connect_refused}')" = 1
+	# the routed connections were all TLS (the refused one included): one protocol row
+	tls=$(jget "$S" 'join ",", map { $_->{protocol} } grep { $_->{connections} } @{$d->{protocols}}')
+	check "$engine: protocols: the routed TLS connections under tls, bytes as the routes'" \
+		test "$tls" = tls \
+		-a "$(jget "$S" '(grep { $_->{protocol} eq "tls" } @{$d->{protocols}})[0]{bytes_in}')" \
+		= $((r1_in + r2_in + $(jget "$S" '$d->{routes}[2]{bytes_in}')))
 	check "$engine: uptime and version present" \
 		test "$(jget "$S" '$d->{uptime_s} > 0 && length($d->{version}) ? 1 : 0')" = 1
 
 	"$SOCKMUX" stats --control "$CTL" >"$T_DIR/text.out"
-	check "$engine: text form lists listeners, routes and backends" \
+	check "$engine: text form lists listeners, routes, backends and protocols" \
 		sh -c "grep -q '#1 -> a' '$T_DIR/text.out' && grep -q '\[::1\]:8443' '$T_DIR/text.out' &&
-		       grep -q 'connect_refused=1' '$T_DIR/text.out'"
+		       grep -q 'connect_refused=1' '$T_DIR/text.out' && grep -q '^protocol ' '$T_DIR/text.out'"
 	check "$engine: stats -c FILE finds the control socket from the configuration" \
 		sh -c "'$SOCKMUX' stats --json -c '$T_DIR/smx.conf' | grep -q '\"engine\"'"
 	ans=$(printf 'bogus\n' | timeout 2 perl -MIO::Socket::UNIX -e '

@@ -51,6 +51,12 @@ static void route_labels(FILE *f, const struct stats_snapshot *s, size_t i)
 	label(f, s->name[STATS_ROUTE][i].name);
 }
 
+static void protocol_labels(FILE *f, const struct stats_snapshot *s, size_t i)
+{
+	fputs("{protocol=", f);
+	label(f, s->name[STATS_PROTOCOL][i].name);
+}
+
 static void listener_labels(FILE *f, const struct stats_snapshot *s, size_t i)
 {
 	fputs("{listener=", f);
@@ -86,6 +92,19 @@ static const struct row_families route_families = {
 		  "Bytes carried, per route and backend; direction in: client to backend, out: "
 		  "backend to client.",
 		  "Routed connections that ended in a failure, per route, backend and reason." },
+};
+
+static const struct row_families protocol_families = {
+	.kind = STATS_PROTOCOL,
+	.labels = protocol_labels,
+	.name = { "sockmux_protocol_connections_total", "sockmux_protocol_active_connections",
+		  "sockmux_protocol_bytes_total", "sockmux_protocol_failures_total" },
+	.help = { "Connections routed on their first bytes, per protocol they opened with "
+		  "(tls, ssh, http, ..., unknown, timeout).",
+		  "Such connections open now, per protocol.",
+		  "Bytes carried, per protocol; direction in: client to backend, out: backend to "
+		  "client.",
+		  "Such connections that ended in a failure, per protocol and reason." },
 };
 
 static void row_families(FILE *f, const struct stats_snapshot *s, const struct row_families *k)
@@ -157,6 +176,7 @@ void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
 
 	row_families(f, s, &listener_families);
 	row_families(f, s, &route_families);
+	row_families(f, s, &protocol_families);
 	histogram(f, "sockmux_handshake_duration_seconds",
 		  "From accept to the routing decision (ClientHello read and matched).",
 		  &s->handshake);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "config_gen.h"
 #include "ops/stats.h"
+#include "sniff/sniff.h"
 
 const uint64_t stats_hist_bounds_us[STATS_HIST_BUCKETS] = {
 	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000,
@@ -73,7 +74,8 @@ static int set_name(struct stats_name *n, const char *name, const char *address,
 int stats_names_update(struct stats_names *names, struct config_gen *gen)
 {
 	const struct config *cfg = &gen->cfg;
-	size_t count[STATS__KINDS] = { cfg->n_listeners, cfg->n_routes, cfg->n_backends };
+	size_t count[STATS__KINDS] = { cfg->n_listeners, cfg->n_routes, cfg->n_backends,
+				       PROTO__COUNT };
 	char addr[ADDR_STRLEN];
 	int kind, id, err = 0;
 	size_t i;
@@ -110,6 +112,17 @@ int stats_names_update(struct stats_names *names, struct config_gen *gen)
 		id = name_id(names, STATS_ROUTE, i, backend);
 		err = id < 0 ? id : set_name(&names->name[STATS_ROUTE][id], backend, NULL, r->line);
 		gen->sid[STATS_ROUTE][i] = (uint32_t)id;
+	}
+	/* protocols this build knows, by name; the others have no row */
+	for (i = 0; !err && i < count[STATS_PROTOCOL]; i++) {
+		const char *proto = sniff_proto_name((enum sniff_proto)i);
+
+		gen->sid[STATS_PROTOCOL][i] = UINT32_MAX;
+		if (!strcmp(proto, "?"))
+			continue;
+		id = name_id(names, STATS_PROTOCOL, i, proto);
+		err = id < 0 ? id : set_name(&names->name[STATS_PROTOCOL][id], proto, NULL, 0);
+		gen->sid[STATS_PROTOCOL][i] = (uint32_t)id;
 	}
 	pthread_mutex_unlock(&names->lock);
 	return err;
@@ -204,7 +217,8 @@ void stats_worker_fini(struct worker_stats *ws)
 static struct stats_row *row(struct worker_stats *ws, const struct conn *c, int kind)
 {
 	size_t idx = kind == STATS_LISTENER ? c->listener :
-		     kind == STATS_ROUTE ? (size_t)c->route : (size_t)c->backend;
+		     kind == STATS_ROUTE ? (size_t)c->route :
+		     kind == STATS_BACKEND ? (size_t)c->backend : (size_t)c->proto;
 
 	return &ws->row[kind][c->gen->sid[kind][idx]];
 }
@@ -238,6 +252,12 @@ void stats_conn_routed(struct worker_stats *ws, const struct conn *c, uint64_t n
 	add(&r->active, 1);
 	add(&b->conns, 1);
 	add(&b->active, 1);
+	/* routed on its first bytes (not at accept): counted under their protocol */
+	if (c->sniffed) {
+		r = row(ws, c, STATS_PROTOCOL);
+		add(&r->conns, 1);
+		add(&r->active, 1);
+	}
 	hist_observe(&ws->handshake, now - c->accept_ns);
 }
 
@@ -258,6 +278,8 @@ void stats_conn_bytes(struct worker_stats *ws, struct conn *c)
 		if (c->route >= 0) {
 			add(&row(ws, c, STATS_ROUTE)->bytes[dir], n);
 			add(&row(ws, c, STATS_BACKEND)->bytes[dir], n);
+			if (c->sniffed)
+				add(&row(ws, c, STATS_PROTOCOL)->bytes[dir], n);
 		}
 	}
 }
@@ -275,6 +297,8 @@ void stats_conn_ended(struct worker_stats *ws, struct conn *c)
 	if (c->route >= 0) {
 		row_ended(row(ws, c, STATS_ROUTE), c->end);
 		row_ended(row(ws, c, STATS_BACKEND), c->end);
+		if (c->sniffed)
+			row_ended(row(ws, c, STATS_PROTOCOL), c->end);
 	}
 }
 
@@ -286,6 +310,7 @@ void stats_slot_own(struct worker_stats *ws, uint32_t slot, const struct conn *c
 	s->sid[STATS_LISTENER] = c->gen->sid[STATS_LISTENER][c->listener];
 	s->sid[STATS_ROUTE] = c->gen->sid[STATS_ROUTE][c->route];
 	s->sid[STATS_BACKEND] = c->gen->sid[STATS_BACKEND][c->backend];
+	s->sid[STATS_PROTOCOL] = c->sniffed ? c->gen->sid[STATS_PROTOCOL][c->proto] : UINT32_MAX;
 	pthread_mutex_unlock(&ws->lock);
 }
 

@@ -87,6 +87,7 @@ static const char *const kind_key[STATS__KINDS] = {
 	[STATS_LISTENER] = "listeners",
 	[STATS_ROUTE] = "routes",
 	[STATS_BACKEND] = "backends",
+	[STATS_PROTOCOL] = "protocols",
 };
 
 static void json_entry(FILE *f, const struct stats_snapshot *cur, int kind, size_t i)
@@ -100,6 +101,10 @@ static void json_entry(FILE *f, const struct stats_snapshot *cur, int kind, size
 		break;
 	case STATS_ROUTE:
 		fprintf(f, "{\"route\": %zu, \"backend\": ", i + 1);
+		stats_json_str(f, n->name);
+		break;
+	case STATS_PROTOCOL:
+		fputs("{\"protocol\": ", f);
 		stats_json_str(f, n->name);
 		break;
 	case STATS_BACKEND:
@@ -232,6 +237,7 @@ static const char *const kind_title[STATS__KINDS] = {
 	[STATS_LISTENER] = "listener",
 	[STATS_ROUTE] = "route",
 	[STATS_BACKEND] = "backend",
+	[STATS_PROTOCOL] = "protocol",
 };
 
 void stats_write_text(struct daemon *d, const struct stats_snapshot *cur,
