@@ -239,6 +239,9 @@ void hello_event(struct worker *w, struct conn *c, uint32_t events)
 	if (n < 0)
 		return;
 	if (c->gen->cfg.listeners[c->listener].accept_proxy && !c->pp_in_len) {
+		/* no header yet at probe_ms: silence is measured behind the header only */
+		if (!n && c->probing && now_ns() >= c->deadline_ns)
+			stop_probing(w, c);
 		if (!n || parse_proxy_header(w, c, (size_t)n, events))
 			return;
 	}
