@@ -10,7 +10,7 @@ set -eu
 build="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libconfig-dev pkg-config
        libmicrohttpd-dev libsystemd-dev libssl-dev libpcre2-dev openssl iproute2 util-linux procps"
 test="perl curl nginx libnginx-mod-stream haproxy libclang-rt-14-dev chromium xxd psmisc nftables
-      prometheus"
+      prometheus python3 openssh-client openssh-server prosody python3-slixmpp openvpn microsocks"
 bench="haproxy nginx libnginx-mod-stream sslh sniproxy iperf3 gnuplot-nox"
 
 want="$build"
@@ -37,8 +37,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps.sh: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-# Daemons from these packages (nginx, haproxy, sslh) must not start on install: tests start
-# their own instances in private namespaces.
+# Daemons from these packages (nginx, haproxy, sslh, sshd, prosody, openvpn, microsocks) must
+# not start on install: tests start their own instances in private namespaces.
 policy=/usr/sbin/policy-rc.d
 created_policy=""
 if [ ! -e "$policy" ]; then
