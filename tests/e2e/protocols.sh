@@ -493,6 +493,18 @@ scenario_openers() {
 	says socks5_tag protocol=socks5
 	replay "$SNIFF/socks4-curl.bin" socks4_tag 9104
 	says socks4_tag protocol=socks4
+	# the variants captured beside them, where there are (tls-auth, tls-crypt, SOCKS4a, ...)
+	local file
+	for file in "$SNIFF"/openvpn-client-*.bin; do
+		[ -f "$file" ] || continue
+		replay "$file" vpn 9194
+		says vpn protocol=openvpn
+	done
+	for file in "$SNIFF"/socks4a-*.bin; do
+		[ -f "$file" ] || continue
+		replay "$file" socks4_tag 9104
+		says socks4_tag protocol=socks4
+	done
 
 	# a live openvpn client (TLS mode, a throwaway certificate): its first packet reaches
 	# the openvpn route and is a P_CONTROL_HARD_RESET_CLIENT_V2 (opcode 7)
