@@ -221,6 +221,18 @@ run_client() {
 	"$@" >"$OUT/$name" 2>"$OUT/$name.err"
 }
 
+# client_bg NAME CLIENT ARGS...: run_client in the background for one of the client
+# functions below, which exec their client there (RUNNER=exec): its PID, in CLIENT_PIDS and
+# T_PIDS, is the client's own.
+client_bg() {
+	local name=$1
+	shift
+	(RUNNER="exec" run_client "$name" "$@") &
+	CLIENT_PIDS+=("$!")
+	T_PIDS+=("$!")
+}
+RUNNER=""	# the client functions run their client as a child, or exec it
+
 # saw NAME PATTERN: the client's output holds a line matching PATTERN (an ERE) and, through
 # sockmux, is what it was directly, byte for byte.
 saw() {
@@ -244,10 +256,10 @@ expect() {
 mark() { [ "$MODE" = direct ] || MARK=$(conn_lines | wc -l); }
 
 # logged BACKEND [SRC]: LINE = the last log line since mark of a connection to BACKEND from
-# SRC (default 127.0.0.1), waiting up to 5 s for it (written when the connection ends).
+# SRC (default 127.0.0.1), waiting up to 2 s for it (written when the connection ends).
 logged() {
 	local i src=${2:-127.0.0.1}
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 40; i++)); do
 		LINE=$(conn_lines | tail -n +$((MARK + 1)) |
 			grep -E " client=$src:[0-9]+ .* backend=$1 " | tail -n 1)
 		[ -n "$LINE" ] && return 0
@@ -297,27 +309,31 @@ forget() {
 # at SERVER_PORT SOCKMUX_PORT: the port a client connects to in this mode
 at() { [ "$MODE" = direct ] && echo "$1" || echo "$2"; }
 
+# ssh_run PORT [SECONDS]: ssh root@127.0.0.1 -p PORT "echo ok-$TOKEN" with the test's key
 ssh_run() {
-	timeout 10 ssh -F /dev/null -i "$T_DIR/ssh/client_key" -o IdentitiesOnly=yes \
-		-o BatchMode=yes -o HostKeyAlias=sshd-test \
+	$RUNNER timeout "${2:-5}" ssh -F /dev/null -i "$T_DIR/ssh/client_key" \
+		-o IdentitiesOnly=yes -o BatchMode=yes -o HostKeyAlias=sshd-test \
 		-o UserKnownHostsFile="$T_DIR/ssh/known_hosts" -o StrictHostKeyChecking=yes \
 		-o ConnectTimeout=5 -o LogLevel=ERROR -p "$1" root@127.0.0.1 "echo ok-$TOKEN"
 }
 
+# tls_get PORT [SECONDS]: GET https://tls.test:PORT/, verifying nginx's certificate
 tls_get() {
-	curl -sS --max-time 20 --cacert "$T_DIR/tls.crt" --resolve "tls.test:$1:127.0.0.1" \
-		"https://tls.test:$1/"
+	$RUNNER curl -sS --max-time "${2:-3}" --cacert "$T_DIR/tls.crt" \
+		--resolve "tls.test:$1:127.0.0.1" "https://tls.test:$1/"
 }
 
-# http_get PORT HOST [curl args]: GET / with that Host (through --resolve: HOST:PORT)
+# http_get PORT HOST [curl args]: GET / with that Host (through --resolve: HOST:PORT); a
+# later --max-time wins
 http_get() {
 	local port=$1 host=$2
 	shift 2
-	curl -sS --max-time 5 --resolve "$host:$port:127.0.0.1" "$@" "http://$host:$port/"
+	$RUNNER curl -sS --max-time 3 --resolve "$host:$port:127.0.0.1" "$@" \
+		"http://$host:$port/"
 }
 
 xmpp_login() {
-	"${PROTO[@]}" xmpp "127.0.0.1:$1" alice@example.org s3cret \
+	$RUNNER "${PROTO[@]}" xmpp "127.0.0.1:$1" alice@example.org s3cret \
 		"$T_DIR/prosody/certs/example.org.crt"
 }
 
@@ -333,25 +349,20 @@ trickle_start() {
 		7003="127.0.0.1:$(at 9082 8080)" 7004="127.0.0.1:$(at 9222 8443)"
 	TRICKLE_PID=$BG_PID
 	wait_listen 7001 7002 7003 7004 || diag "the trickle relay does not listen"
-	TRICKLE_CLIENTS=()
-	run_client slow-ssh ssh_run 7001 &
-	TRICKLE_CLIENTS+=("$!")
-	run_client slow-tls tls_get 7002 &
-	TRICKLE_CLIENTS+=("$!")
-	run_client slow-http http_get 7003 www.app2.example.org &
-	TRICKLE_CLIENTS+=("$!")
-	run_client slow-xmpp xmpp_login 7004 &
-	TRICKLE_CLIENTS+=("$!")
-	T_PIDS+=("${TRICKLE_CLIENTS[@]}")
+	CLIENT_PIDS=()
+	client_bg slow-ssh ssh_run 7001 8
+	client_bg slow-tls tls_get 7002 15	# curl's 517 bytes take 10.4 s
+	client_bg slow-http http_get 7003 www.app2.example.org --max-time 8
+	client_bg slow-xmpp xmpp_login 7004
 }
 
 trickle_check() {
 	local pid
-	for pid in "${TRICKLE_CLIENTS[@]}"; do
+	for pid in "${CLIENT_PIDS[@]}"; do
 		wait "$pid"
 	done
 	stop_pid "$TRICKLE_PID"
-	forget "$TRICKLE_PID" "${TRICKLE_CLIENTS[@]}"
+	forget "$TRICKLE_PID" "${CLIENT_PIDS[@]}"
 	expect slow-ssh "^ok-$TOKEN\$" "7: byte-by-byte ssh logs in as the whole one"
 	expect slow-tls '^server=tls$' "7: byte-by-byte curl (TLS) reaches the TLS server"
 	expect slow-http '^server=app2$' "7: byte-by-byte curl (HTTP) reaches app2 by its Host"
@@ -519,7 +530,7 @@ scenario_openers() {
 	says vpn protocol=openvpn
 
 	mark
-	run_client socks curl -sS --max-time 5 --socks5 "127.0.0.1:$(at 9180 1080)" \
+	run_client socks curl -sS --max-time 3 --socks5 "127.0.0.1:$(at 9180 1080)" \
 		http://127.0.0.1:9090/
 	expect socks '^server=files$' "6: curl --socks5 fetches a page through microsocks"
 	says microsocks protocol=socks5
