@@ -139,7 +139,9 @@ static bool decide(struct worker *w, struct conn *c, const struct route_input *i
 		return true;
 	}
 	if (r < 0) {
-		worker_conn_end(w, c, sr && sr->proto == PROTO_TLS ? END_NO_ROUTE : END_NOT_TLS);
+		/* not_tls: first bytes that are not TLS, which a route for TLS names would have
+		 * wanted; no_route: TLS, or nothing read yet (no route applies to the listener) */
+		worker_conn_end(w, c, sr && sr->proto != PROTO_TLS ? END_NOT_TLS : END_NO_ROUTE);
 		return true;
 	}
 	handshake_connect(w, c, &res, sr);
