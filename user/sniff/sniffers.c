@@ -34,6 +34,17 @@ enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out
 	return maybe ? SNIFF_NEED_MORE : SNIFF_NO;
 }
 
+bool sniff_set_name(struct sniff_result *out, const char *raw, size_t len)
+{
+	if (hostname_normalize(raw, len, out->u.host, &out->name_len) != HOSTNAME_OK) {
+		out->name = NULL;
+		out->name_len = 0;
+		return false;
+	}
+	out->name = out->u.host;
+	return true;
+}
+
 const char *sniff_proto_name(enum sniff_proto proto)
 {
 	if (proto == PROTO_UNKNOWN)
