@@ -46,8 +46,11 @@ int main(void)
 			wrong++;
 	ASSERT_EQ(wrong, 0, "every shorter prefix needs more");
 
-	ASSERT_EQ(sniff((const uint8_t *)"SSH-2.0-OpenSSH_9.2\r\n", 21, &r), SNIFF_NO,
-		  "an SSH banner: no sniffer knows it (yet)");
+	ASSERT_EQ(sniff((const uint8_t *)"SSH-2.0-OpenSSH_9.2\r\n", 21, &r), SNIFF_OK,
+		  "an SSH banner: ok");
+	ASSERT_EQ(r.proto, PROTO_SSH, "ssh");
+	ASSERT_EQ(sniff((const uint8_t *)"\x03\x00\x00\x13\x0e\xe0", 6, &r), SNIFF_NO,
+		  "an RDP (TPKT) opener: no sniffer knows it");
 	ASSERT_EQ(r.proto, PROTO_UNKNOWN, "unknown");
 	ASSERT_TRUE(!r.name && !r.alpn, "nothing found in unknown bytes");
 	ASSERT_STREQ(sniff_proto_name(r.proto), "unknown", "the protocol's name is unknown");
