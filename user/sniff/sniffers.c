@@ -11,6 +11,8 @@ extern const struct sniffer tls_sniffer;
 extern const struct sniffer ssh_sniffer;
 extern const struct sniffer http_sniffer;
 extern const struct sniffer xmpp_sniffer;
+extern const struct sniffer socks5_sniffer;
+extern const struct sniffer socks4_sniffer;
 
 /* No two claim the same bytes (tests/unit/test_sniff.c and the fuzz target check it). */
 static const struct sniffer *const sniffers[] = {
@@ -18,6 +20,8 @@ static const struct sniffer *const sniffers[] = {
 	&ssh_sniffer,
 	&http_sniffer,
 	&xmpp_sniffer,
+	&socks5_sniffer,
+	&socks4_sniffer,
 };
 
 enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out)
