@@ -11,6 +11,7 @@ extern const struct sniffer tls_sniffer;
 extern const struct sniffer ssh_sniffer;
 extern const struct sniffer http_sniffer;
 extern const struct sniffer xmpp_sniffer;
+extern const struct sniffer openvpn_sniffer;
 extern const struct sniffer socks5_sniffer;
 extern const struct sniffer socks4_sniffer;
 
@@ -20,6 +21,7 @@ static const struct sniffer *const sniffers[] = {
 	&ssh_sniffer,
 	&http_sniffer,
 	&xmpp_sniffer,
+	&openvpn_sniffer,
 	&socks5_sniffer,
 	&socks4_sniffer,
 };
