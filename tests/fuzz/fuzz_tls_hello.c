@@ -65,7 +65,7 @@ static bool alpn_ok(const struct tls_hello *h)
 static bool is_empty(const struct tls_hello *h)
 {
 	return !h->sslv2 && !h->has_sni && !h->sni_len && !h->sni[0] && !h->has_alpn &&
-	       !h->alpn_len && !h->alpn_count && !h->hello_len && !h->raw_len;
+	       !h->alpn_len && !h->alpn_count && !h->has_ech && !h->hello_len && !h->raw_len;
 }
 
 static bool same(const struct tls_hello *a, const struct tls_hello *b)
@@ -74,7 +74,7 @@ static bool same(const struct tls_hello *a, const struct tls_hello *b)
 	       a->has_sni == b->has_sni && a->sni_len == b->sni_len && !strcmp(a->sni, b->sni) &&
 	       a->has_alpn == b->has_alpn && a->alpn_len == b->alpn_len &&
 	       !memcmp(a->alpn, b->alpn, a->alpn_len) && a->alpn_count == b->alpn_count &&
-	       a->hello_len == b->hello_len;
+	       a->has_ech == b->has_ech && a->hello_len == b->hello_len;
 }
 
 static void check_one(const uint8_t *data, size_t len, enum tls_hello_status st,
@@ -91,8 +91,8 @@ static void check_one(const uint8_t *data, size_t len, enum tls_hello_status st,
 		if (h->raw_len > len || h->raw_len == 0 || h->hello_len > TLS_HELLO_MAX_LEN ||
 		    h->hello_len > h->raw_len)
 			fail("raw_len/hello_len", len);
-		if (h->sslv2 && (h->has_sni || h->has_alpn))
-			fail("sslv2 with sni or alpn", len);
+		if (h->sslv2 && (h->has_sni || h->has_alpn || h->has_ech))
+			fail("sslv2 with sni, alpn or ech", len);
 		break;
 	case TLS_HELLO_NEED_MORE:
 		if (h->error || !is_empty(h))

@@ -816,6 +816,59 @@ static void test_grease_and_unknown(void)
 		     "tls_alpn_is_grease: 0x0b0b");
 }
 
+/*
+ * encrypted_client_hello (0xfe0d, draft-ietf-tls-esni): the outer hello carries it with its
+ * SNI in the clear; has_ech says so, the SNI stays the outer one. Chromium sends a GREASE ECH
+ * extension of that type when it has no ECH configuration: the same on the wire.
+ */
+static void test_ech(void)
+{
+	static const uint8_t ech[] = { 0, 0, 1, 0, 1, 0x2a, 0, 0x20 };	/* outer, truncated */
+	struct hello_off o;
+	struct tls_hello h;
+	char path[512];
+
+	exts.n = 0;
+	ext_sni(&exts, "public.example.org", 18);
+	ext_add(&exts, 0xfe0d, ech, sizeof(ech));
+	ext_alpn(&exts, "h2");
+	make_hello(&hs, &exts, &o);
+	frame(&raw, &hs, 16384);
+	if (check_parse("ech extension: ok", raw.d, raw.n, TLS_HELLO_OK, NULL, &h)) {
+		ASSERT_TRUE(h.has_ech, "ech extension: has_ech");
+		ASSERT_STREQ(h.sni, "public.example.org", "ech extension: the outer sni");
+	}
+	frame(&raw, &hs, 7);
+	if (check_parse("ech extension in 7-byte records: ok", raw.d, raw.n, TLS_HELLO_OK, NULL,
+			&h))
+		ASSERT_TRUE(h.has_ech, "ech extension in 7-byte records: has_ech");
+
+	exts.n = 0;
+	ext_sni(&exts, "public.example.org", 18);
+	ext_add(&exts, 0xfe0c, ech, sizeof(ech));	/* an older draft's number */
+	make_hello(&hs, &exts, &o);
+	frame(&raw, &hs, 16384);
+	if (check_parse("extension 0xfe0c: ok", raw.d, raw.n, TLS_HELLO_OK, NULL, &h))
+		ASSERT_FALSE(h.has_ech, "extension 0xfe0c: no has_ech");
+
+	exts.n = 0;
+	ext_add(&exts, 0xfe0d, ech, sizeof(ech));
+	ext_add(&exts, 0xfe0d, ech, sizeof(ech));
+	make_hello(&hs, &exts, &o);
+	check_hs("ech extension twice: bad", TLS_HELLO_BAD, "duplicate extension");
+
+	snprintf(path, sizeof(path), "%s/hello/chromium.bin", FIXTURES);
+	if (ASSERT_OK(read_file(path, &fix_raw), "chromium.bin: read") &&
+	    check_parse("chromium.bin: ok", fix_raw.d, fix_raw.n, TLS_HELLO_OK, NULL, &h)) {
+		ASSERT_TRUE(h.has_ech, "chromium.bin: GREASE ECH extension, has_ech");
+		ASSERT_STREQ(h.sni, "chat.example.org", "chromium.bin: sni stays the outer one");
+	}
+	snprintf(path, sizeof(path), "%s/hello/curl.bin", FIXTURES);
+	if (ASSERT_OK(read_file(path, &fix_raw), "curl.bin: read") &&
+	    check_parse("curl.bin: ok", fix_raw.d, fix_raw.n, TLS_HELLO_OK, NULL, &h))
+		ASSERT_FALSE(h.has_ech, "curl.bin: no ech extension");
+}
+
 static bool check_sni(const char *name, const char *sni, size_t len, enum tls_hello_status want,
 		      const char *want_err, const char *want_sni)
 {
@@ -1026,6 +1079,7 @@ int main(void)
 	test_alpn();
 	test_duplicates();
 	test_grease_and_unknown();
+	test_ech();
 	test_sni();
 	test_limits();
 	test_not_tls();

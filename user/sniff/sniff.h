@@ -53,12 +53,20 @@ struct sniff_result {
 					 * name is then its outer SNI) */
 	union {
 		struct tls_hello tls;	/* PROTO_TLS: the whole parsed ClientHello */
+		char host[HOSTNAME_MAX + 1];	/* other sniffers: the name points here */
 	} u;
 };
 
 struct sniffer {
 	const char *name;		/* as in the log and, later, in routes */
 	enum sniff_proto proto;
+	/*
+	 * The len bytes at buf are all the connection sent so far, from its first; out is all
+	 * zero (sniff() clears it). Only what the verdict needs is read, never a byte past len
+	 * nor past the sniffer's cap, and on a prefix of any input the verdict is
+	 * SNIFF_NEED_MORE or the verdict on the whole: each sniffer decides at one byte and
+	 * never looks further.
+	 */
 	enum sniff_status (*parse)(const uint8_t *buf, size_t len, struct sniff_result *out);
 };
 
@@ -68,6 +76,12 @@ struct sniffer {
  * which), else SNIFF_NO (out->proto PROTO_UNKNOWN).
  */
 enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out);
+/*
+ * For sniffers: keeps the len bytes at raw as out's name when they are a host name by
+ * hostname.h's rule (lowercased, trailing dot dropped, in out->u.host) and returns true;
+ * otherwise leaves out without a name and returns false.
+ */
+bool sniff_set_name(struct sniff_result *out, const char *raw, size_t len);
 /* The name of a protocol, as in the log and in routes: "tls", "ssh", "unknown", "timeout". */
 const char *sniff_proto_name(enum sniff_proto proto);
 /* The protocol of that name (as in routes), or -1. */

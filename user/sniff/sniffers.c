@@ -8,9 +8,22 @@
 #include "sniff/sniff.h"
 
 extern const struct sniffer tls_sniffer;
+extern const struct sniffer ssh_sniffer;
+extern const struct sniffer http_sniffer;
+extern const struct sniffer xmpp_sniffer;
+extern const struct sniffer openvpn_sniffer;
+extern const struct sniffer socks5_sniffer;
+extern const struct sniffer socks4_sniffer;
 
+/* No two claim the same bytes (tests/unit/test_sniff.c and the fuzz target check it). */
 static const struct sniffer *const sniffers[] = {
 	&tls_sniffer,
+	&ssh_sniffer,
+	&http_sniffer,
+	&xmpp_sniffer,
+	&openvpn_sniffer,
+	&socks5_sniffer,
+	&socks4_sniffer,
 };
 
 enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out)
@@ -32,6 +45,17 @@ enum sniff_status sniff(const uint8_t *buf, size_t len, struct sniff_result *out
 	memset(out, 0, sizeof(*out));
 	out->maybe = maybe;
 	return maybe ? SNIFF_NEED_MORE : SNIFF_NO;
+}
+
+bool sniff_set_name(struct sniff_result *out, const char *raw, size_t len)
+{
+	if (hostname_normalize(raw, len, out->u.host, &out->name_len) != HOSTNAME_OK) {
+		out->name = NULL;
+		out->name_len = 0;
+		return false;
+	}
+	out->name = out->u.host;
+	return true;
 }
 
 const char *sniff_proto_name(enum sniff_proto proto)

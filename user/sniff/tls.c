@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tls.c - the TLS sniffer: a ClientHello (tls_hello.c parses it), its SNI as the name the
- * client asked for and its ALPN list.
+ * client asked for, its ALPN list, and whether it carries encrypted_client_hello (the name is
+ * then the outer SNI, the one in the clear). Caps: tls_hello.h's (TLS_HELLO_MAX_RAW bytes).
  */
 #include "sniff/sniff.h"
 
@@ -28,6 +29,7 @@ static enum sniff_status tls_parse(const uint8_t *buf, size_t len, struct sniff_
 		out->alpn = h->alpn;
 		out->alpn_len = h->alpn_len;
 	}
+	out->ech = h->has_ech;
 	return SNIFF_OK;
 }
 

@@ -24,6 +24,7 @@
 #define TLS_HELLO_MIN_BODY (2 + 32 + 1 + 2 + 2 + 1 + 1)
 #define TLS_EXT_SERVER_NAME 0
 #define TLS_EXT_ALPN 16
+#define TLS_EXT_ECH 0xfe0d		/* draft-ietf-tls-esni: the outer hello carries it */
 #define TLS_SNI_HOST_NAME 0
 
 #define SSL2_HEADER 2
@@ -289,6 +290,8 @@ static enum tls_hello_status parse_extension(struct hello_reader *rd, struct tls
 		return bad(rd, "duplicate extension");
 	}
 	seen[type / 64] |= bit;
+	if (type == TLS_EXT_ECH)
+		out->has_ech = true;
 	if (type == TLS_EXT_SERVER_NAME)
 		return parse_server_name(rd, out, ext_len);
 	if (type == TLS_EXT_ALPN)

@@ -58,6 +58,7 @@ struct tls_hello {
 	size_t alpn_len;
 	uint8_t alpn[TLS_ALPN_MAX];	/* protocol_name_list as received, GREASE included */
 	unsigned int alpn_count;	/* number of protocol names in alpn[] */
+	bool has_ech;			/* an encrypted_client_hello extension (0xfe0d) */
 	size_t hello_len;		/* handshake message length (4-byte header included) */
 	/*
 	 * Raw bytes up to the hello's last byte, record headers included (<= len); the rest of

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/*
+ * http.c - the HTTP sniffer: an HTTP/1.x request (RFC 9112 3 and 5), its Host header as the
+ * name the client asked for.
+ *
+ * The request line is a method (GET, POST, HEAD, PUT, DELETE, OPTIONS, PATCH, CONNECT,
+ * TRACE), SP, a request-target, SP, "HTTP/1." and a digit, CR LF. Bytes that cannot begin
+ * "METHOD SP" are not HTTP (SNIFF_NO at the first one: lowercase methods, "PRI * HTTP/2.0",
+ * the HTTP/2 preface, are not HTTP/1.x); once "METHOD SP" is complete, a malformed rest of
+ * the line is SNIFF_BAD (an empty target, a control byte in it, another version, a bare LF,
+ * no end within HTTP_SNIFF_MAX bytes).
+ *
+ * Then the header lines, up to the first Host field (case-insensitive name) or the blank line
+ * that ends them. The verdict on a Host line waits for the first byte of the next line: a
+ * Host folded onto it (obs-fold) names nothing. The name is the Host value without OWS and
+ * port, by hostname.h's rule (lowercased, one trailing dot dropped), or for an IPv6 literal
+ * the address between the brackets, as inet_ntop() writes it. A request without Host, with an
+ * empty one, or with one that is no host name or IP literal is still HTTP: SNIFF_OK without a
+ * name. So is one whose headers hold a malformed line (a bare CR or LF, a control byte, a name
+ * that is not a token or has space before its colon) before any Host: nothing after it is
+ * trusted. Only the first Host is read (a second one makes the request bad for the backend).
+ *
+ * Cap: HTTP_SNIFF_MAX bytes. A request line that does not end within them is SNIFF_BAD;
+ * headers that neither end nor hold a Host within them are SNIFF_OK without a name. No byte at
+ * or past the cap is ever looked at, nor any after the verdict.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sniff/sniff.h"
+
+#define HTTP_SNIFF_MAX 8192
+
+static const char *const http_methods[] = {
+	"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+};
+
+static enum sniff_status http_bad(struct sniff_result *out, const char *why)
+{
+	out->error = why;
+	return SNIFF_BAD;
+}
+
+/* "METHOD SP": SNIFF_OK with *pos after the SP, or whether it may still come. */
+static enum sniff_status http_method(const uint8_t *buf, size_t len, size_t *pos)
+{
+	bool maybe = false;
+
+	for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++) {
+		size_t n = strlen(http_methods[i]);
+
+		if (memcmp(buf, http_methods[i], len < n ? len : n))
+			continue;
+		if (len <= n) {
+			maybe = true;
+		} else if (buf[n] == ' ') {
+			*pos = n + 1;
+			return SNIFF_OK;
+		}
+	}
+	return maybe ? SNIFF_NEED_MORE : SNIFF_NO;
+}
+
+/* After "METHOD SP": request-target SP "HTTP/1." DIGIT CR LF; *pos ends after the LF. */
+static enum sniff_status http_request_line(const uint8_t *buf, size_t len, size_t *pos,
+					   struct sniff_result *out)
+{
+	static const char version[] = "HTTP/1.";
+	size_t i = *pos, start = *pos, k;
+
+	for (;; i++) {
+		if (i >= HTTP_SNIFF_MAX)
+			return http_bad(out, "http request line longer than 8192 bytes");
+		if (i >= len)
+			return SNIFF_NEED_MORE;
+		if (buf[i] == ' ')
+			break;
+		if (buf[i] < ' ' || buf[i] == 0x7f)
+			return http_bad(out, "http request-target has a control byte");
+	}
+	if (i == start)
+		return http_bad(out, "http request-target empty");
+	for (i++, k = 0; k < sizeof(version) + 2; i++, k++) {
+		if (i >= HTTP_SNIFF_MAX)
+			return http_bad(out, "http request line longer than 8192 bytes");
+		if (i >= len)
+			return SNIFF_NEED_MORE;
+		if (k < sizeof(version) - 1 && buf[i] != version[k])
+			return http_bad(out, "http version not HTTP/1.x");
+		if (k == sizeof(version) - 1 && (buf[i] < '0' || buf[i] > '9'))
+			return http_bad(out, "http version not HTTP/1.x");
+		if (k == sizeof(version) && buf[i] != '\r')
+			return http_bad(out, "http request line does not end in CR LF");
+		if (k == sizeof(version) + 1 && buf[i] != '\n')
+			return http_bad(out, "http request line does not end in CR LF");
+	}
+	*pos = i;
+	return SNIFF_OK;
+}
+
+static bool http_tchar(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool http_ows(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* ":" followed by 0 to 5 digits, at most 65535 (RFC 3986 port), or nothing at all. */
+static bool http_port_ok(const uint8_t *p, size_t n)
+{
+	unsigned long v = 0;
+
+	if (n == 0)
+		return true;
+	if (p[0] != ':' || n > 6)
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v <= 65535;
+}
+
+/* "[v6]" with an optional port: the address as inet_ntop() writes it. */
+static void http_ipv6_host(const uint8_t *v, size_t n, struct sniff_result *out)
+{
+	const uint8_t *close = memchr(v, ']', n);
+	char text[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	size_t alen;
+
+	if (!close || !http_port_ok(close + 1, n - (size_t)(close + 1 - v)))
+		return;
+	alen = (size_t)(close - v) - 1;
+	if (alen == 0 || alen >= sizeof(text))
+		return;
+	memcpy(text, v + 1, alen);
+	text[alen] = '\0';
+	if (inet_pton(AF_INET6, text, &a) != 1 ||
+	    !inet_ntop(AF_INET6, &a, out->u.host, sizeof(out->u.host)))
+		return;
+	out->name = out->u.host;
+	out->name_len = strlen(out->u.host);
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 7.2): the name, if it is one. */
+static void http_host(const uint8_t *v, size_t n, struct sniff_result *out)
+{
+	const uint8_t *colon;
+	size_t host_len;
+
+	if (n == 0)
+		return;
+	if (v[0] == '[') {
+		http_ipv6_host(v, n, out);
+		return;
+	}
+	colon = memchr(v, ':', n);
+	host_len = colon ? (size_t)(colon - v) : n;
+	if (http_port_ok(v + host_len, n - host_len))
+		sniff_set_name(out, (const char *)v, host_len);
+}
+
+/*
+ * A field line at [pos, lf) (lf: its LF). SNIFF_NO when it is malformed, SNIFF_OK with
+ * *value / *value_len when it is a Host field, else SNIFF_NEED_MORE (go on to the next line).
+ */
+static enum sniff_status http_field(const uint8_t *buf, size_t pos, size_t lf,
+				    const uint8_t **value, size_t *value_len)
+{
+	size_t i, colon, end;
+
+	if (lf == pos || buf[lf - 1] != '\r')
+		return SNIFF_NO;	/* a bare LF */
+	end = lf - 1;
+	for (i = pos; i < end; i++)
+		if ((buf[i] < ' ' && buf[i] != '\t') || buf[i] == 0x7f)
+			return SNIFF_NO;	/* a bare CR, NUL or other control byte */
+	if (http_ows(buf[pos]))
+		return SNIFF_NEED_MORE;	/* obs-fold of a field that is not Host: skipped */
+	for (colon = pos; colon < end && buf[colon] != ':'; colon++)
+		if (!http_tchar(buf[colon]))
+			return SNIFF_NO;
+	if (colon == pos || colon == end)
+		return SNIFF_NO;
+	if (colon - pos != 4 || strncasecmp((const char *)buf + pos, "host", 4))
+		return SNIFF_NEED_MORE;
+	for (i = colon + 1; i < end && http_ows(buf[i]); i++)
+		;
+	while (end > i && http_ows(buf[end - 1]))
+		end--;
+	*value = buf + i;
+	*value_len = end - i;
+	return SNIFF_OK;
+}
+
+/* Header lines from pos: the first Host, if any, before their end or the cap. */
+static enum sniff_status http_headers(const uint8_t *buf, size_t len, size_t pos,
+				      struct sniff_result *out)
+{
+	size_t end = len < HTTP_SNIFF_MAX ? len : HTTP_SNIFF_MAX;
+	const uint8_t *lf, *value;
+	enum sniff_status st;
+	size_t value_len;
+
+	for (;;) {
+		lf = pos < end ? memchr(buf + pos, '\n', end - pos) : NULL;
+		if (!lf)
+			return end == HTTP_SNIFF_MAX ? SNIFF_OK : SNIFF_NEED_MORE;
+		if ((size_t)(lf - buf) == pos + 1 && buf[pos] == '\r')
+			return SNIFF_OK;	/* the blank line: no Host */
+		st = http_field(buf, pos, (size_t)(lf - buf), &value, &value_len);
+		if (st == SNIFF_NO)
+			return SNIFF_OK;	/* malformed: nothing after it is trusted */
+		pos = (size_t)(lf - buf) + 1;
+		if (st == SNIFF_NEED_MORE)
+			continue;
+		/* a Host line: folded onto the next one, it names nothing */
+		if (pos >= end && end < HTTP_SNIFF_MAX)
+			return SNIFF_NEED_MORE;
+		if (pos >= end || !http_ows(buf[pos]))
+			http_host(value, value_len, out);
+		return SNIFF_OK;
+	}
+}
+
+static enum sniff_status http_parse(const uint8_t *buf, size_t len, struct sniff_result *out)
+{
+	enum sniff_status st;
+	size_t pos;
+
+	if (len == 0)
+		return SNIFF_NEED_MORE;
+	st = http_method(buf, len, &pos);
+	if (st == SNIFF_OK)
+		st = http_request_line(buf, len, &pos, out);
+	if (st != SNIFF_OK)
+		return st;
+	return http_headers(buf, len, pos, out);
+}
+
+const struct sniffer http_sniffer = {
+	.name = "http",
+	.proto = PROTO_HTTP,
+	.parse = http_parse,
+};
