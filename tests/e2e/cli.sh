@@ -66,6 +66,35 @@ check "route: nothing matches -> exit 2" test $? = 2
 "$SOCKMUX" route -c "$conf" --sni 'bad name' >/dev/null 2>&1
 check "route: invalid --sni -> exit 1" test $? = 1
 
+# every example configuration is valid, and routes as its comments say
+for f in "$SMX_TOP"/examples/*.conf; do
+	"$SOCKMUX" check -c "$f" >"$T_DIR/check.out" 2>&1
+	check "check: ${f##*/} is valid" test $? = 0
+done
+ex=$SMX_TOP/examples
+out=$("$SOCKMUX" route -c "$ex/vps-front.conf" --listener c2s --protocol unknown)
+check "route --listener c2s: the c2s forward, whatever the bytes" \
+	grep -q -- '-> backend home_c2s 100.64.0.2:5222' <<<"$out"
+out=$("$SOCKMUX" route -c "$ex/vps-front.conf" --listener public --sni example.org --alpn xmpp-client)
+check "route --listener public, SNI + xmpp-client: Prosody's direct TLS, past the other ports" \
+	grep -q -- '-> backend home_xmpps' <<<"$out"
+check "route: ... saying why the c2s forward did not take it" \
+	grep -q '^#1 .*listener "public" not in \[c2s\] -> no match' <<<"$out"
+out=$("$SOCKMUX" route -c "$ex/ssh-and-https.conf" --protocol ssh)
+check "route --protocol ssh: sshd" grep -q -- '-> backend sshd' <<<"$out"
+out=$("$SOCKMUX" route -c "$ex/ssh-and-https.conf" --protocol timeout)
+check "route --protocol timeout: a silent client goes to sshd too" grep -q -- '-> backend sshd' <<<"$out"
+out=$("$SOCKMUX" route -c "$ex/http-by-host.conf" --listener http --protocol http --host Eu.App1.Example.com)
+check "route --protocol http --host: by Host, case-insensitively, *.suffix" \
+	grep -q -- '-> backend app1_http' <<<"$out"
+out=$("$SOCKMUX" route -c "$ex/http-by-host.conf" --listener http --protocol http)
+check "route --protocol http without a Host: the default server" \
+	grep -q -- '-> backend default_http' <<<"$out"
+"$SOCKMUX" route -c "$ex/http-by-host.conf" --protocol gopher >/dev/null 2>&1
+check "route: unknown --protocol -> exit 1" test $? = 1
+"$SOCKMUX" route -c "$ex/http-by-host.conf" --protocol http --sni a.example >/dev/null 2>&1
+check "route: --sni with a protocol other than tls -> exit 1" test $? = 1
+
 for cmd in run check route; do
 	"$SOCKMUX" "$cmd" --help | grep -q "^usage: sockmux $cmd"
 	check "$cmd --help prints its usage" test $? = 0
