@@ -16,7 +16,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS    ?= -O2 -g
 SMX_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -Iuser -I$(OUTPUT) \
 	     -DSOCKMUX_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lconfig -lmicrohttpd -lsystemd -lpcre2-8 -lpthread
+LDLIBS    := -lbpf -lelf -lz -lconfig -lmicrohttpd -lsystemd -lpcre2-8 -lm -lpthread
 SMX_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
@@ -92,7 +92,7 @@ $(OUTPUT)/fuzz/obj/%.o: user/%.c $(USER_HDRS) $(wildcard include/*.h) $(SKELS)
 $(OUTPUT)/fuzz/libsockmux-fuzz.a: $(FUZZ_OBJS)
 	$(AR) rcs $@ $^
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libsockmux-fuzz.a | $(OUTPUT)/fuzz
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(OUTPUT)/fuzz/libsockmux-fuzz.a -lconfig -lpcre2-8
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(OUTPUT)/fuzz/libsockmux-fuzz.a -lconfig -lpcre2-8 -lm
 
 unit: $(UNIT_BINS)
 tools: $(TOOL_BINS)

@@ -267,3 +267,45 @@ char *cidr_format(const struct cidr *c, char *buf, size_t size)
 	snprintf(buf, size, "%s/%u", host, c->prefix);
 	return buf;
 }
+
+/* Why text is not an address addr_parse() accepts, in words. */
+const char *addr_problem(const char *text)
+{
+	const char *colon, *close;
+	struct addr a;
+	char host[INET6_ADDRSTRLEN];
+	size_t len;
+
+	if (!*text)
+		return "empty";
+	if (strpbrk(text, " \t\r\n"))
+		return "contains spaces";
+	if (text[0] == '[') {
+		close = strchr(text, ']');
+		if (!close)
+			return "missing ']'";
+		if (close[1] != ':')
+			return "missing \":port\" after ']'";
+		len = (size_t)(close - text - 1);
+		if (len >= sizeof(host) || memchr(text, '%', len + 1))
+			return "not a numeric IPv6 address (zone ids are not supported)";
+		memcpy(host, text + 1, len);
+		host[len] = '\0';
+		if (addr_parse_host(host, &a) || a.ss.ss_family != AF_INET6)
+			return "not a numeric IPv6 address";
+		return "port must be a number 1..65535";
+	}
+	colon = strchr(text, ':');
+	if (!colon)
+		return "missing \":port\"";
+	if (strchr(colon + 1, ':'))
+		return "an IPv6 address must be in brackets, as in \"[::1]:443\"";
+	len = (size_t)(colon - text);
+	if (!len || len >= sizeof(host))
+		return "not a numeric IPv4 address (host names are not resolved)";
+	memcpy(host, text, len);
+	host[len] = '\0';
+	if (addr_parse_host(host, &a) || a.ss.ss_family != AF_INET)
+		return "not a numeric IPv4 address (host names are not resolved)";
+	return "port must be a number 1..65535";
+}

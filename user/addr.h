@@ -65,4 +65,7 @@ bool cidr_match(const struct cidr *c, const struct sockaddr *sa);
 /* Writes "a.b.c.d/n" or "v6/n"; returns buf. */
 char *cidr_format(const struct cidr *c, char *buf, size_t size);
 
+/* Why text is not an address addr_parse() accepts, in words (for error messages). */
+const char *addr_problem(const char *text);
+
 #endif

@@ -19,8 +19,15 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->listeners);
 	for (i = 0; i < cfg->n_backends; i++) {
-		free(cfg->backends[i].name);
-		free(cfg->backends[i].text);
+		struct config_backend *b = &cfg->backends[i];
+
+		free(b->name);
+		free(b->text);
+		for (j = 0; j < b->n_servers; j++)
+			free(b->servers[j].text);
+		free(b->servers);
+		free(b->schedule[0]);
+		free(b->schedule[1]);
 	}
 	free(cfg->backends);
 	for (i = 0; i < cfg->n_routes; i++) {

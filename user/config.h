@@ -44,13 +44,38 @@ struct config_listener {
 	size_t n_trusted;
 };
 
+#define CONFIG_MAX_SERVERS 64	/* per backend: a connection's tried ones fit a bit mask */
+
+/* How a backend with several servers picks one (balance = "..."). */
+enum balance {
+	BALANCE_ROUND_ROBIN,	/* smooth weighted round robin (the default) */
+	BALANCE_LEAST_CONN,	/* fewest live connections per weight */
+	BALANCE_SOURCE_HASH,	/* the client address, by weighted rendezvous hashing */
+	BALANCE_FIRST,		/* the first server that is up, in file order */
+};
+
+struct config_server {
+	char *text;		/* the address as written */
+	struct addr addr;
+	unsigned int weight;	/* 0: never chosen by balancing */
+	bool backup;		/* only while no other server is up */
+	int line;
+};
+
 struct config_backend {
 	char *name;
-	char *text;
-	struct addr addr;
+	char *text;		/* the address as written; several servers: "a, b, c" */
+	struct addr addr;	/* the first server's */
 	int line;
 	unsigned int proxy_protocol;	/* PROXY header version sent first: 1, 2, or 0 (none) */
 	bool proxy_protocol_crc;	/* v2 only: with a CRC32C TLV */
+	struct config_server *servers;	/* address = "..." is one server of weight 1 */
+	size_t n_servers;
+	enum balance balance;
+	unsigned int retries;		/* further servers tried after a failed connect */
+	uint8_t *schedule[2];		/* round robin: server indices in smooth weighted order,
+					 * [0] of the main servers, [1] of the backups */
+	size_t n_schedule[2];
 };
 
 /* One entry of an sni list: "example.org" (exact) or "*.example.org" (any name under it). */

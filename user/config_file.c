@@ -22,6 +22,7 @@
 #include "config.h"
 #include "config_file.h"
 #include "config_routes.h"
+#include "config_servers.h"
 #include "config_setting.h"
 #include "escape.h"
 
@@ -35,51 +36,10 @@ static const char *const top_keys[] = { "listen", "timeouts", "backends", "route
 					NULL };
 static const char *const listen_keys[] = { "address", "name", "accept_proxy", "trusted",
 					   NULL };
-static const char *const backend_keys[] = { "address", "proxy_protocol", "proxy_protocol_crc",
+static const char *const backend_keys[] = { "address", "servers", "balance", "retries",
+					    "proxy_protocol", "proxy_protocol_crc",
 					    NULL };
 static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", "probe_ms", NULL };
-
-/* Why text is not an address addr_parse() accepts, in words. */
-static const char *addr_problem(const char *text)
-{
-	const char *colon, *close;
-	struct addr a;
-	char host[INET6_ADDRSTRLEN];
-	size_t len;
-
-	if (!*text)
-		return "empty";
-	if (strpbrk(text, " \t\r\n"))
-		return "contains spaces";
-	if (text[0] == '[') {
-		close = strchr(text, ']');
-		if (!close)
-			return "missing ']'";
-		if (close[1] != ':')
-			return "missing \":port\" after ']'";
-		len = (size_t)(close - text - 1);
-		if (len >= sizeof(host) || memchr(text, '%', len + 1))
-			return "not a numeric IPv6 address (zone ids are not supported)";
-		memcpy(host, text + 1, len);
-		host[len] = '\0';
-		if (addr_parse_host(host, &a) || a.ss.ss_family != AF_INET6)
-			return "not a numeric IPv6 address";
-		return "port must be a number 1..65535";
-	}
-	colon = strchr(text, ':');
-	if (!colon)
-		return "missing \":port\"";
-	if (strchr(colon + 1, ':'))
-		return "an IPv6 address must be in brackets, as in \"[::1]:443\"";
-	len = (size_t)(colon - text);
-	if (!len || len >= sizeof(host))
-		return "not a numeric IPv4 address (host names are not resolved)";
-	memcpy(host, text, len);
-	host[len] = '\0';
-	if (addr_parse_host(host, &a) || a.ss.ss_family != AF_INET)
-		return "not a numeric IPv4 address (host names are not resolved)";
-	return "port must be a number 1..65535";
-}
 
 /*
  * A group { address = "ip:port"; ... } (listener or backend, whose keys are known): its text,
@@ -266,7 +226,12 @@ static int parse_backends(const config_setting_t *root, struct config *cfg,
 			return cfg_err_nomem(err);
 		cfg->n_backends++;
 		b->line = cfg_line(g);
-		ret = parse_address_group(g, backend_keys, err, &b->text, &b->addr);
+		if (!config_setting_is_group(g))
+			return cfg_err_at(err, g, "expected a group { address = \"ip:port\"; }, "
+					  "got %s", cfg_type_name(g));
+		ret = cfg_check_keys(g, backend_keys, err);
+		if (!ret)
+			ret = config_parse_servers(g, b, err);
 		if (ret)
 			return ret;
 		ret = parse_proxy_protocol(g, b, err);
@@ -595,6 +560,17 @@ void config_print(const struct config *cfg, FILE *f)
 
 		sa = (const struct sockaddr *)&b->addr.ss;
 		fprintf(f, "  %s %s", b->name, addr_format(sa, a, sizeof(a)));
+		for (size_t j = 1; j < b->n_servers; j++)
+			fprintf(f, ",%s", addr_format((const struct sockaddr *)&b->servers[j].addr.ss,
+						      a, sizeof(a)));
+		if (b->n_servers > 1) {
+			fprintf(f, " weights=");
+			for (size_t j = 0; j < b->n_servers; j++)
+				fprintf(f, "%s%u%s", j ? "," : "", b->servers[j].weight,
+					b->servers[j].backup ? "(backup)" : "");
+			fprintf(f, " balance=%s retries=%u", config_balance_name(b->balance),
+				b->retries);
+		}
 		if (b->proxy_protocol)
 			fprintf(f, " proxy_protocol=v%u%s", b->proxy_protocol,
 				b->proxy_protocol_crc ? " proxy_protocol_crc" : "");

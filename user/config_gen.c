@@ -17,6 +17,11 @@ struct config_gen *config_gen_new(struct config *cfg, unsigned int gen)
 	atomic_init(&g->refs, 1);
 	g->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
+	g->balance = balance_state_new(&g->cfg);
+	if (!g->balance) {
+		config_gen_put(g);
+		return NULL;
+	}
 	g->gen = gen;
 	return g;
 }
@@ -33,6 +38,7 @@ void config_gen_put(struct config_gen *g)
 		return;
 	for (int kind = 0; kind < STATS__KINDS; kind++)
 		free(g->sid[kind]);
+	free(g->balance);
 	config_free(&g->cfg);
 	free(g);
 }

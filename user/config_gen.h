@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "balance.h"
 #include "config.h"
 
 /* What a configuration names, each with a stats id (ops/stats.h). */
@@ -30,6 +31,7 @@ struct config_gen {
 	unsigned int gen;		/* 1 for the configuration started with */
 	struct config cfg;
 	uint32_t *sid[STATS__KINDS];	/* stats id of each listener, route, backend */
+	struct backend_state *balance;	/* [backend]: its servers' state (balance.h) */
 };
 
 /*

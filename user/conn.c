@@ -47,6 +47,7 @@ struct conn *conn_new(struct config_gen *gen, uint64_t id, unsigned int listener
 	c->fd[1] = -1;
 	c->route = -1;
 	c->backend = -1;
+	c->server = -1;
 	c->fail.side = -1;
 	c->listener = listener;
 	c->accept_ns = now_ns();
@@ -73,7 +74,7 @@ void conn_log(const struct conn *c)
 	const char *engine = c->engine ? c->engine->name : "-";
 	const struct config *cfg = &c->gen->cfg;
 	char client[ADDR_STRLEN], route[24], detail[160] = "", fields[128] = "";
-	char via[ADDR_STRLEN + 8] = "";
+	char via[ADDR_STRLEN + 8] = "", server[ADDR_STRLEN + 32] = "";
 	const char *backend = "-";
 	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
 
@@ -89,6 +90,14 @@ void conn_log(const struct conn *c)
 		snprintf(route, sizeof(route), "-");
 	if (c->backend >= 0)
 		backend = cfg->backends[c->backend].name;
+	/* a backend of several servers: which one, after how many tries */
+	if (c->backend >= 0 && c->server >= 0 && cfg->backends[c->backend].n_servers > 1) {
+		const struct config_server *sv = &cfg->backends[c->backend].servers[c->server];
+		char a[ADDR_STRLEN];
+
+		snprintf(server, sizeof(server), " server=%s tries=%u",
+			 addr_format((const struct sockaddr *)&sv->addr.ss, a, sizeof(a)), c->tries);
+	}
 	if (c->state == CONN_HANDED_OFF && c->engine && c->engine->log_fields)
 		c->engine->log_fields(c, fields, sizeof(fields));
 	if (c->unsent_on_reset) {
@@ -100,12 +109,12 @@ void conn_log(const struct conn *c)
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);
 	pr_info("conn=%" PRIu64 " client=%s%s listener=%s sni=%s alpn=%s protocol=%s host=%s%s "
-		"route=%s backend=%s engine=%s bytes_up=%" PRIu64 " bytes_down=%" PRIu64
+		"route=%s backend=%s%s engine=%s bytes_up=%" PRIu64 " bytes_down=%" PRIu64
 		" duration_ms=%" PRIu64 "%s end=%s%s",
 		c->id, client, via, cfg->listeners[c->listener].text,
 		c->proto == PROTO_TLS && c->host ? c->host : "-", c->alpn ? c->alpn : "-",
 		c->sniffed ? sniff_proto_name(c->proto) : "-", c->host ? c->host : "-",
-		c->ech ? " ech=1" : "", route, backend,
+		c->ech ? " ech=1" : "", route, backend, server,
 		c->state == CONN_HANDED_OFF ? engine : "-", c->bytes[0], c->bytes[1], ms, fields,
 		conn_end_str(c->end), detail);
 }

@@ -78,6 +78,10 @@ struct conn {
 	unsigned int listener;		/* index into the config's listeners */
 	long route;			/* index of the route, -1 before routing */
 	long backend;			/* index of the backend, -1 before routing */
+	int server;			/* index of the backend's server tried last, -1: none */
+	unsigned int tries;		/* servers tried */
+	uint64_t tried;			/* bit i: server i was tried */
+	bool server_counted;		/* counts in server's live connections */
 	uint64_t accept_ns;
 	uint64_t deadline_ns;		/* of the current HELLO or CONNECTING state */
 	uint64_t next_poll_ns;		/* when the engine wants its poll, 0: never */

@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "config.h"
 #include "config_gen.h"
 #include "conn.h"
@@ -183,20 +184,63 @@ static void handoff(struct worker *w, struct conn *c)
 	}
 }
 
+static void try_server(struct worker *w, struct conn *c);
+
+/*
+ * The connect to c's server failed (err: a positive errno): that server is down for a while
+ * (balance.h), and the next one is tried, with the client's bytes still queued unread, up to
+ * the backend's retries; else c ends.
+ */
 static void connect_failed(struct worker *w, struct conn *c, int err)
 {
+	const struct config_backend *b = &c->gen->cfg.backends[c->backend];
+	struct backend_state *st = &c->gen->balance[c->backend];
+
+	if (c->server >= 0) {
+		balance_failed(st, c->server, now_ns());
+		if (c->server_counted)
+			balance_put(st, c->server);
+		c->server_counted = false;
+	}
 	c->err = err;
 	c->detail = strerror(err);
-	worker_conn_end(w, c, err == ECONNREFUSED ? END_CONNECT_REFUSED : END_CONNECT_ERROR);
+	if (c->tries <= b->retries && c->tries < b->n_servers) {
+		/* closing the socket takes it out of the worker's epoll */
+		close(c->fd[1]);
+		c->fd[1] = -1;
+		list_del(&c->link);
+		try_server(w, c);
+		return;
+	}
+	worker_conn_end(w, c, err == ECONNREFUSED ? END_CONNECT_REFUSED :
+			      err == ETIMEDOUT ? END_CONNECT_TIMEOUT : END_CONNECT_ERROR);
 }
 
-static void connect_backend(struct worker *w, struct conn *c)
+/* Connects c to the next server of its backend (balance.h); the hand-off follows. */
+static void try_server(struct worker *w, struct conn *c)
 {
 	const struct config *cfg = &c->gen->cfg;
 	const struct config_backend *b = &cfg->backends[c->backend];
-	int fd, one = 1, err;
+	struct backend_state *st = &c->gen->balance[c->backend];
+	const struct addr *a;
+	int fd, one = 1, err, i;
 
-	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	i = balance_pick(b, st, (const struct sockaddr *)&c->client.ss, c->tried, now_ns());
+	if (i < 0) {
+		c->detail = "no server left to try";
+		worker_conn_end(w, c, END_CONNECT_ERROR);
+		return;
+	}
+	c->server = i;
+	c->tried |= 1ull << i;
+	c->tries++;
+	/* what an earlier server's failure said is not this try's (tries= tells there were) */
+	c->err = 0;
+	c->detail = NULL;
+	balance_take(st, i);
+	c->server_counted = true;
+	a = &b->servers[i].addr;
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		c->err = errno;
 		c->detail = strerror(errno);
@@ -205,10 +249,8 @@ static void connect_backend(struct worker *w, struct conn *c)
 	}
 	c->fd[1] = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	worker_leave_hello(w, c);
-	c->state = CONN_CONNECTING;
 	c->connect_ns = now_ns();
-	if (connect(fd, (const struct sockaddr *)&b->addr.ss, b->addr.len) == 0) {
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
 		err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET, EPOLL_CTL_ADD);
 		if (err) {
 			connect_failed(w, c, -err);
@@ -228,6 +270,18 @@ static void connect_backend(struct worker *w, struct conn *c)
 	}
 	c->deadline_ns = now_ns() + cfg->connect_ms * 1000000ull;
 	worker_add_deadline(&w->connecting, c);
+}
+
+static void connect_backend(struct worker *w, struct conn *c)
+{
+	worker_leave_hello(w, c);
+	c->state = CONN_CONNECTING;
+	try_server(w, c);
+}
+
+void handshake_connect_expired(struct worker *w, struct conn *c)
+{
+	connect_failed(w, c, ETIMEDOUT);
 }
 
 void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events)

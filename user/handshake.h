@@ -19,6 +19,11 @@ struct worker;
  */
 void handshake_connect(struct worker *w, struct conn *c, const struct route_result *res,
 		       const struct sniff_result *sr);
+/*
+ * The connect to c's server took connect_ms: the next server is tried (up to the backend's
+ * retries), or c ends as connect_timeout.
+ */
+void handshake_connect_expired(struct worker *w, struct conn *c);
 /* Backend socket event in state CONN_CONNECTING. */
 void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events);
 

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "config_gen.h"
 #include "conn.h"
 #include "daemon.h"
@@ -70,6 +71,9 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 		source_limit_put(&w->d->sources, (const struct sockaddr *)&c->client.ss);
 	list_del(&c->link);
 	list_del(&c->all);
+	if (c->server_counted)
+		balance_put(&c->gen->balance[c->backend], c->server);
+	c->server_counted = false;
 	if (c->engine)
 		c->engine->release(w, c);
 	stats_conn_ended(&w->stats, c);

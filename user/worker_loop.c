@@ -56,7 +56,11 @@ static void expire(struct worker *w, struct list_head *list, uint64_t now, enum 
 
 		if (c->deadline_ns > now)
 			return;
-		if (!hello_moved_on(w, c))
+		if (hello_moved_on(w, c))
+			continue;
+		if (end == END_CONNECT_TIMEOUT)
+			handshake_connect_expired(w, c);	/* the next server, or the end */
+		else
 			worker_conn_end(w, c, end);
 	}
 }

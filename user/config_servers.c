@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+/*
+ * config_servers.c - a backend's servers, balance and retries (see config_servers.h). Pure:
+ * no I/O. The round robin order is computed here once, smooth as nginx's (each server's turns
+ * spread evenly over a cycle of sum(weights) picks), so that picking is one atomic increment.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "config_servers.h"
+#include "config_setting.h"
+
+#define MAX_WEIGHT 256
+#define MAX_SCHEDULE 4096	/* sum of the weights of one backend */
+
+static const char *const server_keys[] = { "address", "weight", "backup", NULL };
+static const char *const balance_names[] = {
+	[BALANCE_ROUND_ROBIN] = "round_robin",
+	[BALANCE_LEAST_CONN] = "least_conn",
+	[BALANCE_SOURCE_HASH] = "source_hash",
+	[BALANCE_FIRST] = "first",
+};
+
+const char *config_balance_name(enum balance balance)
+{
+	return balance <= BALANCE_FIRST ? balance_names[balance] : "?";
+}
+
+static int parse_address(const config_setting_t *s, char **text, struct addr *addr,
+			 struct config_error *err)
+{
+	const char *str = NULL;
+	char q[QUOTE_MAX];
+	int ret;
+
+	ret = cfg_get_string(s, err, &str);
+	if (ret)
+		return ret;
+	if (addr_parse(str, addr))
+		return cfg_err_at(err, s, "invalid address \"%s\": %s",
+				  cfg_quote(str, q, sizeof(q)), addr_problem(str));
+	*text = strdup(str);
+	return *text ? 0 : cfg_err_nomem(err);
+}
+
+static int parse_server(const config_setting_t *g, struct config_server *sv,
+			struct config_error *err)
+{
+	const config_setting_t *s;
+	int ret;
+
+	if (!config_setting_is_group(g))
+		return cfg_err_at(err, g, "expected a group { address = \"ip:port\"; }, got %s",
+				  cfg_type_name(g));
+	ret = cfg_check_keys(g, server_keys, err);
+	if (ret)
+		return ret;
+	sv->line = cfg_line(g);
+	sv->weight = 1;
+	s = config_setting_get_member(g, "address");
+	if (!s)
+		return cfg_err_at(err, g, "missing required key \"address\"");
+	ret = parse_address(s, &sv->text, &sv->addr, err);
+	if (!ret)
+		ret = cfg_get_opt_uint(g, "weight", 0, MAX_WEIGHT, err, &sv->weight);
+	if (!ret && (s = config_setting_get_member(g, "backup")))
+		ret = cfg_get_bool(s, err, &sv->backup);
+	return ret;
+}
+
+/* "a, b, c": the backend's text, for stats and check. */
+static int join_texts(struct config_backend *b, struct config_error *err)
+{
+	size_t len = 1, i;
+
+	for (i = 0; i < b->n_servers; i++)
+		len += strlen(b->servers[i].text) + 2;
+	b->text = calloc(1, len);
+	if (!b->text)
+		return cfg_err_nomem(err);
+	for (i = 0; i < b->n_servers; i++) {
+		if (i)
+			strcat(b->text, ", ");
+		strcat(b->text, b->servers[i].text);
+	}
+	return 0;
+}
+
+/*
+ * Smooth weighted round robin (nginx): one cycle of sum(weights) picks over the servers that
+ * are backups (backup) or not; the backups have a cycle of their own, used only while no main
+ * server can be picked.
+ */
+static int make_schedule(const config_setting_t *g, struct config_backend *b, bool backup,
+			 struct config_error *err)
+{
+	long cur[CONFIG_MAX_SERVERS] = { 0 }, total = 0;
+	size_t i, k;
+	int t = backup;
+
+	for (i = 0; i < b->n_servers; i++)
+		if (b->servers[i].backup == backup)
+			total += b->servers[i].weight;
+	if (total > MAX_SCHEDULE)
+		return cfg_err_at(err, g, "the servers' weights add up to %ld, over %d", total,
+				  MAX_SCHEDULE);
+	b->schedule[t] = calloc(total ? (size_t)total : 1, 1);
+	if (!b->schedule[t])
+		return cfg_err_nomem(err);
+	for (k = 0; k < (size_t)total; k++) {
+		long best = -1;
+
+		for (i = 0; i < b->n_servers; i++) {
+			if (b->servers[i].backup != backup)
+				continue;
+			cur[i] += b->servers[i].weight;
+			if (best < 0 || cur[i] > cur[best])
+				best = (long)i;
+		}
+		cur[best] -= total;
+		b->schedule[t][k] = (uint8_t)best;
+	}
+	b->n_schedule[t] = (size_t)total;
+	return 0;
+}
+
+static int parse_balance(const config_setting_t *g, struct config_backend *b,
+			 struct config_error *err)
+{
+	const config_setting_t *s = config_setting_get_member(g, "balance");
+	const char *str = NULL;
+	char q[QUOTE_MAX];
+	int ret;
+
+	if (!s)
+		return 0;
+	ret = cfg_get_string(s, err, &str);
+	if (ret)
+		return ret;
+	for (int i = 0; i <= BALANCE_FIRST; i++) {
+		if (!strcmp(str, balance_names[i])) {
+			b->balance = (enum balance)i;
+			return 0;
+		}
+	}
+	return cfg_err_at(err, s, "unknown balance \"%s\" (known: round_robin, least_conn, "
+			  "source_hash, first)", cfg_quote(str, q, sizeof(q)));
+}
+
+static int parse_server_list(const config_setting_t *list, struct config_backend *b,
+			     struct config_error *err)
+{
+	int n, ret;
+
+	if (!config_setting_is_list(list))
+		return cfg_err_at(err, list, "expected a list of groups ( { address = \"ip:port\"; "
+				  "}, ... ), got %s", cfg_type_name(list));
+	n = config_setting_length(list);
+	if (n <= 0)
+		return cfg_err_at(err, list, "empty list: at least one server is required");
+	if (n > CONFIG_MAX_SERVERS)
+		return cfg_err_at(err, list, "%d servers, at most %d", n, CONFIG_MAX_SERVERS);
+	b->servers = calloc((size_t)n, sizeof(*b->servers));
+	if (!b->servers)
+		return cfg_err_nomem(err);
+	for (int i = 0; i < n; i++) {
+		b->n_servers++;
+		ret = parse_server(config_setting_get_elem(list, (unsigned int)i), &b->servers[i],
+				   err);
+		if (ret)
+			return ret;
+	}
+	return join_texts(b, err);
+}
+
+int config_parse_servers(const config_setting_t *g, struct config_backend *b,
+			 struct config_error *err)
+{
+	const config_setting_t *addr = config_setting_get_member(g, "address");
+	const config_setting_t *list = config_setting_get_member(g, "servers");
+	int ret;
+
+	if (addr && list)
+		return cfg_err_at(err, list, "a backend has address or servers, not both");
+	if (!addr && !list)
+		return cfg_err_at(err, g, "missing required key \"address\" (or \"servers\")");
+	if (addr) {
+		b->servers = calloc(1, sizeof(*b->servers));
+		if (!b->servers)
+			return cfg_err_nomem(err);
+		b->n_servers = 1;
+		b->servers[0].weight = 1;
+		b->servers[0].line = cfg_line(addr);
+		ret = parse_address(addr, &b->servers[0].text, &b->servers[0].addr, err);
+		if (ret)
+			return ret;
+		b->text = strdup(b->servers[0].text);
+		if (!b->text)
+			return cfg_err_nomem(err);
+	} else {
+		ret = parse_server_list(list, b, err);
+		if (ret)
+			return ret;
+	}
+	b->addr = b->servers[0].addr;
+	b->retries = (unsigned int)b->n_servers - 1;
+	ret = parse_balance(g, b, err);
+	if (!ret)
+		ret = cfg_get_opt_uint(g, "retries", 0, CONFIG_MAX_SERVERS, err, &b->retries);
+	if (!ret)
+		ret = make_schedule(list ? list : g, b, false, err);
+	if (!ret)
+		ret = make_schedule(list ? list : g, b, true, err);
+	return ret;
+}
