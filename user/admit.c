@@ -74,8 +74,9 @@ bool admit_conn(struct worker *w, struct conn *c)
 		return false;
 	c->state = CONN_HELLO;
 	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
-	/* a route may take a client silent for probe_ms (protocol "timeout") */
-	if (cfg->probes) {
+	/* a client silent for probe_ms is protocol "timeout", which routes may take (a route
+	 * for its listener, a default one) */
+	if (cfg->probe_ms < cfg->handshake_ms) {
 		c->probing = true;
 		c->deadline_ns = c->accept_ns + cfg->probe_ms * 1000000ull;
 	}

@@ -139,9 +139,9 @@ static bool decide(struct worker *w, struct conn *c, const struct route_input *i
 		return true;
 	}
 	if (r < 0) {
-		/* not_tls: first bytes that are not TLS, which a route for TLS names would have
-		 * wanted; no_route: TLS, or nothing read yet (no route applies to the listener) */
-		worker_conn_end(w, c, sr && sr->proto != PROTO_TLS ? END_NOT_TLS : END_NO_ROUTE);
+		/* not_tls: bytes no sniffer knows; no_route: a known protocol, or nothing read
+		 * yet (no route applies to the listener) */
+		worker_conn_end(w, c, sr && sr->proto == PROTO_UNKNOWN ? END_NOT_TLS : END_NO_ROUTE);
 		return true;
 	}
 	handshake_connect(w, c, &res, sr);
@@ -189,6 +189,12 @@ static bool cut_short(struct worker *w, struct conn *c, size_t n, uint32_t event
 	return true;
 }
 
+/* The client sent its FIN after these bytes (and no reset): no more will come. */
+static bool eof_ends_them(const struct conn *c, size_t n, uint32_t events)
+{
+	return (events & (EPOLLRDHUP | EPOLLHUP)) && c->fail.side != 0 && n < TLS_HELLO_MAX_RAW;
+}
+
 /* Routes on the len first bytes at data (after any PROXY header), or waits for more. */
 static void sniff_and_decide(struct worker *w, struct conn *c, const uint8_t *data, size_t len,
 			     size_t n, uint32_t events)
@@ -207,6 +213,11 @@ static void sniff_and_decide(struct worker *w, struct conn *c, const uint8_t *da
 		worker_conn_end(w, c, END_BAD_HELLO);
 		return;
 	case SNIFF_NEED_MORE:
+		if (eof_ends_them(c, n, events)) {
+			/* what a direct connection would deliver: bytes no sniffer completed */
+			memset(&sr, 0, sizeof(sr));
+			break;
+		}
 		in.pending = true;
 		in.maybe = sr.maybe;
 		if (!decide(w, c, &in, NULL))
@@ -216,6 +227,7 @@ static void sniff_and_decide(struct worker *w, struct conn *c, const uint8_t *da
 	case SNIFF_NO:
 		break;
 	}
+	in.final = eof_ends_them(c, n, events);
 	in.proto = sr.proto;
 	in.name = sr.name;
 	in.alpn = sr.alpn;

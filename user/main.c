@@ -23,7 +23,8 @@ static const struct cmd cmds[] = {
 	  cmd_run, cmd_run_usage },
 	{ "check", "-c FILE", "validate a config file and print it",
 	  cmd_check, cmd_check_usage },
-	{ "route", "-c FILE [--sni NAME] [--alpn P1,P2] [--src ADDR] [--not-tls]",
+	{ "route", "-c FILE [--listener NAME] [--protocol P] [--sni NAME | --host NAME]\n"
+		   "                       [--alpn P1,P2] [--src ADDR]",
 	  "show the route a connection would get", cmd_route, cmd_route_usage },
 	{ "stats", "[--json] [--watch] [--control PATH]", "the running daemon's figures",
 	  cmd_stats, cmd_stats_usage },

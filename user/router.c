@@ -166,10 +166,11 @@ static enum tri route_tls_only(const struct route_input *in, bool holds)
 static enum tri route_regex(const struct config_route *r, const struct route_input *in)
 {
 	/* a silent client (timeout) has no bytes, and will send none before it is routed */
-	bool more = in->proto != PROTO_TIMEOUT || in->pending;
+	bool more = !in->final && (in->proto != PROTO_TIMEOUT || in->pending);
 
-	if (!in->data && !in->pending)
-		return T_NO;
+	/* no byte yet: PCRE2 reports no partial match on an empty subject, yet one may come */
+	if (!in->len)
+		return more ? T_MAYBE : T_NO;
 	switch (route_regex_match(r->regex, in->data, in->len, more, in->md)) {
 	case REGEX_YES:
 		return T_YES;
@@ -466,7 +467,7 @@ static bool explain_regex(struct outbuf *o, const struct config_route *r,
 
 	quote(r->regex->text, q, sizeof(q));
 	if (!in->data) {
-		out_add(o, "regex \"%s\": no bytes to match", q);
+		out_add(o, "regex \"%s\": no bytes to match", q);	/* sockmux route */
 		return false;
 	}
 	ok = route_regex(r, in) == T_YES;

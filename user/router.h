@@ -43,6 +43,8 @@ struct route_input {
 	const char *listener;		/* the name of the listener it came on; NULL: none */
 	const uint8_t *data;		/* the first bytes (for regex); len 0: none yet */
 	size_t len;
+	bool final;			/* no more bytes will come before the decision (the
+					 * client's EOF): a partial regex match is no match */
 	pcre2_match_data *md;		/* this thread's, for regex conditions */
 	const char *name;		/* the host name asked for (TLS: SNI); NULL: none; else
 					 * lowercased, no trailing dot */

@@ -51,8 +51,10 @@ static const struct option route_opts[] = {
 /* The options as given, and the route_input made of them (in points into this struct). */
 struct route_query {
 	const char *path, *sni, *host_opt, *alpn, *src;
+	bool not_tls;
 	struct route_input in;
 	char host[HOSTNAME_MAX + 1];
+	char host_noport[HOSTNAME_MAX + 1];
 	uint8_t wire[TLS_ALPN_MAX];
 	struct addr sa;
 };
@@ -103,6 +105,17 @@ static int route_query_build(struct route_query *q)
 		fprintf(stderr, "sockmux route: a silent client (timeout) names no host\n");
 		return -EINVAL;
 	}
+	if (q->host_opt && !q->sni) {
+		/* as a Host header may carry it: "name:port" */
+		const char *colon = strrchr(name, ':');
+
+		if (colon && !strchr(name, '[') && strchr(name, ':') == colon &&
+		    (size_t)(colon - name) < sizeof(q->host_noport)) {
+			memcpy(q->host_noport, name, (size_t)(colon - name));
+			q->host_noport[colon - name] = '\0';
+			name = q->host_noport;
+		}
+	}
 	if (name) {
 		if (sni_to_host(name, q->host)) {
 			fprintf(stderr, "sockmux route: invalid host name \"%s\"\n", name);
@@ -144,13 +157,21 @@ static int route_report(const struct config *cfg, const struct route_input *in)
 	}
 	if (r < 0) {
 		printf("no route: the connection would be closed (%s)\n",
-		       in->proto == PROTO_TLS ? "no_route" : "not_tls");
+		       in->proto == PROTO_UNKNOWN ? "not_tls" : "no_route");
 		return 2;
 	}
 	b = &cfg->backends[cfg->routes[r].backend];
 	printf("route #%ld (line %d) -> backend %s %s\n", r + 1, cfg->routes[r].line, b->name,
 	       addr_format((const struct sockaddr *)&b->addr.ss, addr, sizeof(addr)));
 	return 0;
+}
+
+static bool listener_named(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_listeners; i++)
+		if (cfg->listeners[i].name && !strcmp(cfg->listeners[i].name, name))
+			return true;
+	return false;
 }
 
 int cmd_route(const struct cmd *cmd, int argc, char **argv)
@@ -188,7 +209,7 @@ int cmd_route(const struct cmd *cmd, int argc, char **argv)
 			q.src = optarg;
 			break;
 		case 'n':
-			q.in.proto = PROTO_UNKNOWN;
+			q.not_tls = true;
 			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
@@ -198,10 +219,23 @@ int cmd_route(const struct cmd *cmd, int argc, char **argv)
 			return 1;
 		}
 	}
+	if (q.not_tls && q.in.proto != PROTO_TLS && q.in.proto != PROTO_UNKNOWN) {
+		fprintf(stderr, "sockmux route: --not-tls and --protocol %s say different things\n",
+			sniff_proto_name(q.in.proto));
+		return 1;
+	}
+	if (q.not_tls)
+		q.in.proto = PROTO_UNKNOWN;
 	if (route_query_build(&q))
 		return 1;
 	if (cmd_load_config(q.path, &cfg))
 		return 1;
+	if (q.in.listener && !listener_named(&cfg, q.in.listener)) {
+		fprintf(stderr, "sockmux route: no listener named \"%s\" in %s\n", q.in.listener,
+			q.path);
+		config_free(&cfg);
+		return 1;
+	}
 	ret = route_report(&cfg, &q.in);
 	config_free(&cfg);
 	return ret;

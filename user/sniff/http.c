@@ -3,12 +3,12 @@
  * http.c - the HTTP sniffer: an HTTP/1.x request (RFC 9112 3 and 5), its Host header as the
  * name the client asked for.
  *
- * The request line is a method (GET, POST, HEAD, PUT, DELETE, OPTIONS, PATCH, CONNECT,
- * TRACE), SP, a request-target, SP, "HTTP/1." and a digit, CR LF. Bytes that cannot begin
- * "METHOD SP" are not HTTP (SNIFF_NO at the first one: lowercase methods, "PRI * HTTP/2.0",
- * the HTTP/2 preface, are not HTTP/1.x); once "METHOD SP" is complete, a malformed rest of
- * the line is SNIFF_BAD (an empty target, a control byte in it, another version, a bare LF,
- * no end within HTTP_SNIFF_MAX bytes).
+ * The request line is a method (any token of up to 32 characters: GET, PROPFIND, REPORT, ...),
+ * SP, a request-target, SP, "HTTP/1." and a digit, CR LF (or a bare LF, which servers
+ * accept). Anything else is not HTTP/1.x: SNIFF_NO, at the first byte that shows it ("PRI *
+ * HTTP/2.0", the HTTP/2 preface, another version, a control byte in the target, no end of the
+ * line within HTTP_SNIFF_MAX bytes), so that such bytes still reach a route for unknown ones.
+ * An absolute-form target (http://authority/...) names its authority, which wins over Host.
  *
  * Then the header lines, up to the first Host field (case-insensitive name) or the blank line
  * that ends them. The verdict on a Host line waits for the first byte of the next line: a
@@ -20,7 +20,7 @@
  * that is not a token or has space before its colon) before any Host: nothing after it is
  * trusted. Only the first Host is read (a second one makes the request bad for the backend).
  *
- * Cap: HTTP_SNIFF_MAX bytes. A request line that does not end within them is SNIFF_BAD;
+ * Cap: HTTP_SNIFF_MAX bytes. A request line that does not end within them is SNIFF_NO;
  * headers that neither end nor hold a Host within them are SNIFF_OK without a name. No byte at
  * or past the cap is ever looked at, nor any after the verdict.
  */
@@ -32,68 +32,66 @@
 
 #define HTTP_SNIFF_MAX 8192
 
-static const char *const http_methods[] = {
-	"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
-};
+#define HTTP_METHOD_MAX 32	/* a method is any token (RFC 9110 9.1): PROPFIND, REPORT, ... */
 
-static enum sniff_status http_bad(struct sniff_result *out, const char *why)
-{
-	out->error = why;
-	return SNIFF_BAD;
-}
+static bool http_tchar(uint8_t c);
 
 /* "METHOD SP": SNIFF_OK with *pos after the SP, or whether it may still come. */
 static enum sniff_status http_method(const uint8_t *buf, size_t len, size_t *pos)
 {
-	bool maybe = false;
-
-	for (size_t i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++) {
-		size_t n = strlen(http_methods[i]);
-
-		if (memcmp(buf, http_methods[i], len < n ? len : n))
-			continue;
-		if (len <= n) {
-			maybe = true;
-		} else if (buf[n] == ' ') {
-			*pos = n + 1;
+	for (size_t i = 0; i < len && i <= HTTP_METHOD_MAX; i++) {
+		if (buf[i] == ' ' && i > 0) {
+			*pos = i + 1;
 			return SNIFF_OK;
 		}
+		if (!http_tchar(buf[i]))
+			return SNIFF_NO;
 	}
-	return maybe ? SNIFF_NEED_MORE : SNIFF_NO;
+	return len > HTTP_METHOD_MAX ? SNIFF_NO : SNIFF_NEED_MORE;
 }
 
-/* After "METHOD SP": request-target SP "HTTP/1." DIGIT CR LF; *pos ends after the LF. */
+/*
+ * After "METHOD SP": request-target SP "HTTP/1." DIGIT CRLF (or a bare LF, as servers accept);
+ * *pos ends after the LF, *target and *target_len give the request-target. Anything else is
+ * not an HTTP/1.x request line: SNIFF_NO (its bytes still reach a route for unknown ones).
+ */
 static enum sniff_status http_request_line(const uint8_t *buf, size_t len, size_t *pos,
-					   struct sniff_result *out)
+					   const uint8_t **target, size_t *target_len)
 {
 	static const char version[] = "HTTP/1.";
 	size_t i = *pos, start = *pos, k;
 
 	for (;; i++) {
 		if (i >= HTTP_SNIFF_MAX)
-			return http_bad(out, "http request line longer than 8192 bytes");
+			return SNIFF_NO;
 		if (i >= len)
 			return SNIFF_NEED_MORE;
 		if (buf[i] == ' ')
 			break;
 		if (buf[i] < ' ' || buf[i] == 0x7f)
-			return http_bad(out, "http request-target has a control byte");
+			return SNIFF_NO;
 	}
 	if (i == start)
-		return http_bad(out, "http request-target empty");
+		return SNIFF_NO;
+	*target = buf + start;
+	*target_len = i - start;
 	for (i++, k = 0; k < sizeof(version) + 2; i++, k++) {
 		if (i >= HTTP_SNIFF_MAX)
-			return http_bad(out, "http request line longer than 8192 bytes");
+			return SNIFF_NO;
 		if (i >= len)
 			return SNIFF_NEED_MORE;
 		if (k < sizeof(version) - 1 && buf[i] != version[k])
-			return http_bad(out, "http version not HTTP/1.x");
+			return SNIFF_NO;
 		if (k == sizeof(version) - 1 && (buf[i] < '0' || buf[i] > '9'))
-			return http_bad(out, "http version not HTTP/1.x");
+			return SNIFF_NO;
+		if (k == sizeof(version) && buf[i] == '\n') {
+			i++;		/* a bare LF */
+			break;
+		}
 		if (k == sizeof(version) && buf[i] != '\r')
-			return http_bad(out, "http request line does not end in CR LF");
+			return SNIFF_NO;
 		if (k == sizeof(version) + 1 && buf[i] != '\n')
-			return http_bad(out, "http request line does not end in CR LF");
+			return SNIFF_NO;
 	}
 	*pos = i;
 	return SNIFF_OK;
@@ -230,18 +228,42 @@ static enum sniff_status http_headers(const uint8_t *buf, size_t len, size_t pos
 	}
 }
 
+/*
+ * An absolute-form request-target ("http://authority/path", RFC 9112 3.2.2): its authority
+ * is the name asked for, whatever Host says. False for any other form.
+ */
+static bool http_absolute_form(const uint8_t *t, size_t n, struct sniff_result *out)
+{
+	size_t skip, end;
+
+	if (n > 7 && !strncasecmp((const char *)t, "http://", 7))
+		skip = 7;
+	else if (n > 8 && !strncasecmp((const char *)t, "https://", 8))
+		skip = 8;
+	else
+		return false;
+	for (end = skip; end < n && t[end] != '/' && t[end] != '?' && t[end] != '#'; end++)
+		;
+	/* userinfo@ is not a host name: http_host() then finds none */
+	http_host(t + skip, end - skip, out);
+	return true;
+}
+
 static enum sniff_status http_parse(const uint8_t *buf, size_t len, struct sniff_result *out)
 {
+	const uint8_t *target = NULL;
+	size_t pos, target_len = 0;
 	enum sniff_status st;
-	size_t pos;
 
 	if (len == 0)
 		return SNIFF_NEED_MORE;
 	st = http_method(buf, len, &pos);
 	if (st == SNIFF_OK)
-		st = http_request_line(buf, len, &pos, out);
+		st = http_request_line(buf, len, &pos, &target, &target_len);
 	if (st != SNIFF_OK)
 		return st;
+	if (http_absolute_form(target, target_len, out))
+		return SNIFF_OK;
 	return http_headers(buf, len, pos, out);
 }
 
