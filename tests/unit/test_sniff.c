@@ -179,7 +179,7 @@ static void test_table(void)
 	ASSERT_EQ(r.maybe, (1u << PROTO__COUNT) - (1u << PROTO_TLS), "every sniffer may match");
 	ASSERT_EQ(sniff((const uint8_t *)"S", 1, &r), SNIFF_NEED_MORE, "\"S\": need more");
 	ASSERT_EQ(r.maybe, 1u << PROTO_SSH | 1u << PROTO_HTTP,
-		  "\"S\": ssh, or http (a method is any token)");
+		  "\"S\": ssh, or http (SEARCH, ...)");
 	ASSERT_EQ(sniff((const uint8_t *)"P", 1, &r), SNIFF_NEED_MORE, "\"P\": need more");
 	ASSERT_EQ(r.maybe, 1u << PROTO_HTTP, "\"P\": only http may match (POST, PUT, PATCH)");
 	ASSERT_EQ(sniff((const uint8_t *)"\x04\x01", 2, &r), SNIFF_NEED_MORE, "04 01: need more");

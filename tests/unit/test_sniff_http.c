@@ -110,8 +110,10 @@ static void test_request_line(void)
 	/* not HTTP/1.x, as soon as the first bytes cannot begin "METHOD SP" */
 	CHECK_AT("the HTTP/2 preface: no at its version, byte 12",
 		 "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 12, SNIFF_NO, NULL);
-	check("a lowercase method is still a token: http", "get / HTTP/1.1\r\n\r\n", SNIFF_OK,
-	      NULL);
+	CHECK_AT("a lowercase method: no at byte 1", "get / HTTP/1.1\r\n\r\n", 1, SNIFF_NO,
+		 NULL);
+	CHECK_AT("a digit in the method (an SSH banner): no at it", "SSH-2.0-x\r\n", 5, SNIFF_NO,
+		 NULL);
 	check("GETX, an unknown token: a method", "GETX / HTTP/1.1\r\nHost: a.example\r\n\r\n",
 	      SNIFF_OK, "a.example");
 	check("GE, a token: a method", "GE / HTTP/1.1\r\n\r\n", SNIFF_OK, NULL);

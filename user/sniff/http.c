@@ -3,7 +3,7 @@
  * http.c - the HTTP sniffer: an HTTP/1.x request (RFC 9112 3 and 5), its Host header as the
  * name the client asked for.
  *
- * The request line is a method (any token of up to 32 characters: GET, PROPFIND, REPORT, ...),
+ * The request line is a method (upper-case letters, '-' and '_', up to 32: GET, PROPFIND, ...),
  * SP, a request-target, SP, "HTTP/1." and a digit, CR LF (or a bare LF, which servers
  * accept). Anything else is not HTTP/1.x: SNIFF_NO, at the first byte that shows it ("PRI *
  * HTTP/2.0", the HTTP/2 preface, another version, a control byte in the target, no end of the
@@ -32,9 +32,17 @@
 
 #define HTTP_SNIFF_MAX 8192
 
-#define HTTP_METHOD_MAX 32	/* a method is any token (RFC 9110 9.1): PROPFIND, REPORT, ... */
+/*
+ * A method is a token (RFC 9110 9.1); every one in use (GET, PROPFIND, REPORT, MKCOL,
+ * VERSION-CONTROL, ...) is upper-case letters, '-' and '_', which also keeps other
+ * protocols' first words out ("SSH-2.0-" fails at its digit).
+ */
+#define HTTP_METHOD_MAX 32
 
-static bool http_tchar(uint8_t c);
+static bool http_method_char(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
 
 /* "METHOD SP": SNIFF_OK with *pos after the SP, or whether it may still come. */
 static enum sniff_status http_method(const uint8_t *buf, size_t len, size_t *pos)
@@ -44,7 +52,7 @@ static enum sniff_status http_method(const uint8_t *buf, size_t len, size_t *pos
 			*pos = i + 1;
 			return SNIFF_OK;
 		}
-		if (!http_tchar(buf[i]))
+		if (!http_method_char(buf[i]))
 			return SNIFF_NO;
 	}
 	return len > HTTP_METHOD_MAX ? SNIFF_NO : SNIFF_NEED_MORE;
