@@ -82,8 +82,8 @@ for engine in sockmap splice; do
 	"$PEER" client --connect 127.0.0.1:8443 --hello-file "$T_DIR/http.bin" --hold-ms 2000 \
 		>"$T_DIR/out" 2>&1
 	n=$((n + 1)); line=$(last_line $n)
-	check "$engine: not TLS, no default route: logged end=not_tls" \
-		test "$(field "$line" end)" = not_tls
+	check "$engine: an HTTP request, no route for it: logged end=no_route protocol=http" \
+		test "$(field "$line" end)" = no_route -a "$(field "$line" protocol)" = http
 
 	"$PEER" client --connect 127.0.0.1:8443 --sni nowhere.example.net --hold-ms 2000 \
 		>"$T_DIR/out" 2>&1
