@@ -84,6 +84,13 @@ static void test_headers(void)
 {
 	check("slixmpp's header", "<stream:stream to='example.org' " NS " " C2S
 	      " xml:lang='en' version='1.0'>", SNIFF_OK, "example.org");
+	check("a UTF-8 byte order mark first, then the declaration",
+	      "\xef\xbb\xbf<?xml version='1.0'?><stream:stream to='example.org' " NS " " C2S ">",
+	      SNIFF_OK, "example.org");
+	check("a UTF-8 byte order mark, then the tag", "\xef\xbb\xbf<stream:stream to='a.example' "
+	      NS " " C2S ">", SNIFF_OK, "a.example");
+	CHECK_AT("a broken byte order mark: no at its second byte", "\xef\xbc<stream:stream>", 2,
+		 SNIFF_NO, NULL);
 	check("with a declaration, double quotes, encoding and standalone",
 	      "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
 	      "<stream:stream xmlns=\"jabber:client\" "

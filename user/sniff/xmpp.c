@@ -407,8 +407,14 @@ static enum sniff_status xmpp_parse(const uint8_t *buf, size_t len, struct sniff
 
 	memset(&tag, 0, sizeof(tag));
 	st = xr_need(&rd);
-	/* the declaration, if any, is at byte 0; whitespace may come before the tag */
-	if (st == SNIFF_OK && buf[0] == '<' && (len < 2 || buf[1] == '?')) {
+	/* a UTF-8 byte order mark, which XML allows first (Prosody takes it) */
+	if (st == SNIFF_OK && buf[0] == 0xef) {
+		st = xr_literal(&rd, "\xef\xbb\xbf");
+		if (st == SNIFF_OK)
+			st = xr_need(&rd);
+	}
+	/* the declaration, if any, comes first; whitespace may come before the tag */
+	if (st == SNIFF_OK && buf[rd.pos] == '<' && (len < rd.pos + 2 || buf[rd.pos + 1] == '?')) {
 		st = xr_literal(&rd, "<?xml");
 		if (st == SNIFF_OK)
 			st = xr_declaration(&rd);
