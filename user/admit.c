@@ -74,13 +74,15 @@ bool admit_conn(struct worker *w, struct conn *c)
 		return false;
 	c->state = CONN_HELLO;
 	c->deadline_ns = c->accept_ns + cfg->handshake_ms * 1000000ull;
+	worker_add_deadline(&w->hello, c);
 	/* a client silent for probe_ms is protocol "timeout", which routes may take (a route
-	 * for its listener, a default one) */
+	 * for its listener, a default one); a list of its own keeps the hello list in accept
+	 * order, the oldest first for evictions */
 	if (cfg->probe_ms < cfg->handshake_ms) {
 		c->probing = true;
-		c->deadline_ns = c->accept_ns + cfg->probe_ms * 1000000ull;
+		c->probe_ns = c->accept_ns + cfg->probe_ms * 1000000ull;
+		list_add_tail(&c->probe_link, &w->probing);
 	}
-	worker_add_deadline(&w->hello, c);
 	w->n_hello++;
 	return true;
 }

@@ -41,6 +41,7 @@ struct conn *conn_new(struct config_gen *gen, uint64_t id, unsigned int listener
 		return NULL;
 	list_init(&c->link);
 	list_init(&c->all);
+	list_init(&c->probe_link);
 	c->gen = config_gen_get(gen);
 	c->id = id;
 	c->fd[0] = fd;
@@ -58,6 +59,7 @@ struct conn *conn_new(struct config_gen *gen, uint64_t id, unsigned int listener
 void conn_free(struct conn *c)
 {
 	free(c->host);
+	free(c->proxied);
 	free(c->alpn);
 	free(c->pp_alpn);
 	config_gen_put(c->gen);
@@ -79,10 +81,10 @@ void conn_log(const struct conn *c)
 	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
 
 	addr_format((const struct sockaddr *)&c->client.ss, client, sizeof(client));
-	if (c->via.len) {
+	if (c->proxied) {
 		/* the client came through a trusted load balancer's PROXY header */
 		memcpy(via, " via=", 6);
-		addr_format((const struct sockaddr *)&c->via.ss, via + 5, sizeof(via) - 5);
+		addr_format((const struct sockaddr *)&c->proxied->via.ss, via + 5, sizeof(via) - 5);
 	}
 	if (c->route >= 0)
 		snprintf(route, sizeof(route), "%ld", c->route + 1);

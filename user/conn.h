@@ -66,6 +66,12 @@ struct conn_fail {
 	uint32_t backoff_ms;
 };
 
+/* What a PROXY header said besides the client (accept_proxy listeners). */
+struct conn_proxied {
+	struct addr via;		/* the peer that sent the header */
+	struct addr dst;		/* where the client connected, per the header */
+};
+
 struct conn {
 	struct list_head link;		/* in one of the worker's timing lists, or none */
 	struct list_head all;		/* in the worker's list of live connections */
@@ -86,10 +92,9 @@ struct conn {
 	uint64_t deadline_ns;		/* of the current HELLO or CONNECTING state */
 	uint64_t next_poll_ns;		/* when the engine wants its poll, 0: never */
 	struct addr client;		/* the peer, or the client its PROXY header named */
-	struct addr via;		/* the peer that sent a PROXY header naming client;
-					 * len 0 when client is the peer itself */
-	struct addr dst;		/* where client connected, per its PROXY header; len 0:
-					 * the client socket's own address */
+	struct conn_proxied *proxied;	/* a PROXY header named client: the peer that sent it
+					 * and where client connected; NULL: client is the peer
+					 * (kept apart: most connections have none) */
 	uint32_t pp_in_len;		/* accept_proxy listener: length of the PROXY header
 					 * received, 0 until parsed; read off at the hand-off */
 	uint8_t *pp_alpn;		/* v2 header sent on: the ALPN TLV value, or NULL */
@@ -100,8 +105,9 @@ struct conn {
 	enum sniff_proto proto;		/* what the sniffers recognised */
 	bool sniffed;			/* routed on its first bytes (not before any) */
 	bool ech;			/* TLS with encrypted_client_hello: host is the outer SNI */
-	bool probing;			/* deadline_ns is probe_ms: no byte yet, and a route
-					 * may take protocol "timeout" */
+	bool probing;			/* no byte yet: at probe_ns, protocol "timeout" */
+	uint64_t probe_ns;		/* accept + probe_ms */
+	struct list_head probe_link;	/* in the worker's probing list, while probing */
 	bool source_counted;		/* counted in max_connections_per_source */
 	bool dead;			/* ended; freed after the current epoll batch */
 	const char *detail;		/* static text or strerror() for the log line */

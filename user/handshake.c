@@ -45,13 +45,15 @@ static int encode_proxy_header(struct worker *w, struct conn *c, uint8_t *buf, s
 {
 	const struct config_backend *b = &c->gen->cfg.backends[c->backend];
 	const struct sockaddr *src = (const struct sockaddr *)&c->client.ss;
-	struct addr dst = c->dst;
+	struct addr dst = { 0 };
 	struct pp2_tlvs tlvs = { 0 };
 	char id[24];
 
 	*len = 0;
 	if (!b->proxy_protocol)
 		return 0;
+	if (c->proxied)
+		dst = c->proxied->dst;
 	if (!dst.len) {
 		dst.len = sizeof(dst.ss);
 		if (getsockname(c->fd[0], (struct sockaddr *)&dst.ss, &dst.len) < 0)

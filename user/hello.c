@@ -89,9 +89,16 @@ static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32
 	}
 	c->pp_in_len = (uint32_t)ph.len;
 	if (ph.has_addr) {
-		c->via = c->client;
+		c->proxied = malloc(sizeof(*c->proxied));
+		if (!c->proxied) {
+			c->err = ENOMEM;
+			c->detail = strerror(ENOMEM);
+			worker_conn_end(w, c, END_INTERNAL);
+			return -EPROTO;
+		}
+		c->proxied->via = c->client;
+		c->proxied->dst = ph.dst;
 		c->client = ph.src;
-		c->dst = ph.dst;
 	}
 	/* the client is known now: max_connections_per_source counts it */
 	if (!worker_count_source(w, c))
@@ -99,13 +106,12 @@ static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32
 	return 0;
 }
 
-/* The first bytes came: protocol "timeout" is out, and the deadline is handshake_ms again. */
+
+/* The first bytes came, or probe_ms passed: protocol "timeout" is out of the question. */
 static void stop_probing(struct worker *w, struct conn *c)
 {
 	c->probing = false;
-	list_del(&c->link);
-	c->deadline_ns = c->accept_ns + c->gen->cfg.handshake_ms * 1000000ull;
-	worker_add_deadline(&w->hello, c);
+	list_del(&c->probe_link);
 }
 
 /* What c's first bytes said, kept for the log line and the PROXY header; false: no memory. */
@@ -144,6 +150,9 @@ static bool decide(struct worker *w, struct conn *c, const struct route_input *i
 		worker_conn_end(w, c, sr && sr->proto == PROTO_UNKNOWN ? END_NOT_TLS : END_NO_ROUTE);
 		return true;
 	}
+	/* routed: off the probing list (a route taken at accept leaves it before any byte) */
+	if (c->probing)
+		stop_probing(w, c);
 	handshake_connect(w, c, &res, sr);
 	return true;
 }
@@ -254,7 +263,7 @@ void hello_event(struct worker *w, struct conn *c, uint32_t events)
 		return;
 	if (c->gen->cfg.listeners[c->listener].accept_proxy && !c->pp_in_len) {
 		/* no header yet at probe_ms: silence is measured behind the header only */
-		if (!n && c->probing && now_ns() >= c->deadline_ns)
+		if (!n && c->probing && now_ns() >= c->probe_ns)
 			stop_probing(w, c);
 		if (!n || parse_proxy_header(w, c, (size_t)n, events))
 			return;
@@ -272,7 +281,7 @@ void hello_event(struct worker *w, struct conn *c, uint32_t events)
 		worker_conn_end(w, c, END_CLIENT_CLOSED);
 		return;
 	}
-	if (!c->probing || now_ns() < c->deadline_ns)
+	if (!c->probing || now_ns() < c->probe_ns)
 		return;
 	/* silent for probe_ms: protocol "timeout" */
 	input_init(&in, w, c);
@@ -284,19 +293,32 @@ void hello_event(struct worker *w, struct conn *c, uint32_t events)
 		stop_probing(w, c);
 		return;
 	}
-	c->probing = false;
+	stop_probing(w, c);
 	decide(w, c, &in, &sr);
+}
+
+void hello_probes(struct worker *w, uint64_t now)
+{
+	while (!list_empty(&w->probing)) {
+		struct conn *c = list_first_entry(&w->probing, struct conn, probe_link);
+
+		if (c->probe_ns > now)
+			return;
+		hello_event(w, c, 0);
+		/* bytes came meanwhile (an event later in the batch), or it was routed, ended,
+		 * or left probing: in every case it is off the list now */
+		if (c->probing)
+			stop_probing(w, c);
+	}
 }
 
 bool hello_moved_on(struct worker *w, struct conn *c)
 {
 	enum conn_state st = c->state;
 	struct pollfd p = { .fd = c->fd[1], .events = POLLOUT };
-	uint64_t deadline = c->deadline_ns;
-
 	if (st == CONN_HELLO)
 		hello_event(w, c, 0);
 	else if (st == CONN_CONNECTING && poll(&p, 1, 0) == 1)
 		handshake_connect_event(w, c, EPOLLOUT | (p.revents & POLLERR ? EPOLLERR : 0));
-	return c->dead || c->state != st || c->deadline_ns > deadline;
+	return c->dead || c->state != st;
 }

@@ -20,10 +20,14 @@ void hello_first_look(struct worker *w, struct conn *c);
 /* Client socket event (or a look at its deadline) in state CONN_HELLO. */
 void hello_event(struct worker *w, struct conn *c, uint32_t events);
 /*
+ * The connections silent since probe_ms ago: each is protocol "timeout" now, routed if a
+ * route takes it, else left to speak until handshake_ms.
+ */
+void hello_probes(struct worker *w, uint64_t now);
+/*
  * A connection whose deadline (or eviction) comes may have had its awaited event queued
  * behind others in a busy epoll batch, or in the next one: it is looked at once more before
- * it is ended. True when it moved on: to its next state, to its end, or to a later deadline
- * (probe_ms passed with no route for a silent client).
+ * it is ended. True when it moved on: to its next state or to its end.
  */
 bool hello_moved_on(struct worker *w, struct conn *c);
 

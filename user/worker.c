@@ -71,6 +71,7 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 		source_limit_put(&w->d->sources, (const struct sockaddr *)&c->client.ss);
 	list_del(&c->link);
 	list_del(&c->all);
+	list_del(&c->probe_link);
 	if (c->server_counted)
 		balance_put(&c->gen->balance[c->backend], c->server);
 	c->server_counted = false;

@@ -62,6 +62,8 @@ struct worker {
 	struct list_head hello;		/* CONN_HELLO, in deadline order */
 	struct list_head connecting;	/* CONN_CONNECTING, in deadline order */
 	struct list_head polled;	/* engines waiting for a poll (next_poll_ns) */
+	struct list_head probing;	/* CONN_HELLO without a byte yet, by probe_ns: the
+					 * hello list stays in accept order for evictions */
 	struct list_head all;		/* every live connection */
 	struct list_head graveyard;	/* ended in this epoll batch, freed after it */
 	unsigned int n_conns;

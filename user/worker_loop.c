@@ -70,6 +70,7 @@ static void run_timers(struct worker *w, uint64_t now)
 	struct list_head *pos, *tmp;
 
 	worker_listen_resume(w, now);
+	hello_probes(w, now);
 	expire(w, &w->hello, now, END_HANDSHAKE_TIMEOUT);
 	expire(w, &w->connecting, now, END_CONNECT_TIMEOUT);
 	list_for_each_safe(pos, tmp, &w->polled) {
@@ -91,6 +92,9 @@ static int next_timeout_ms(struct worker *w, uint64_t now)
 	if (!list_empty(&w->hello) &&
 	    list_first_entry(&w->hello, struct conn, link)->deadline_ns < next)
 		next = list_first_entry(&w->hello, struct conn, link)->deadline_ns;
+	if (!list_empty(&w->probing) &&
+	    list_first_entry(&w->probing, struct conn, probe_link)->probe_ns < next)
+		next = list_first_entry(&w->probing, struct conn, probe_link)->probe_ns;
 	if (!list_empty(&w->connecting)) {
 		uint64_t d = list_first_entry(&w->connecting, struct conn, link)->deadline_ns;
 
@@ -196,6 +200,7 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	list_init(&w->hello);
 	list_init(&w->connecting);
 	list_init(&w->polled);
+	list_init(&w->probing);
 	list_init(&w->all);
 	list_init(&w->graveyard);
 	w->max_conns = d->max_connections / d->n_workers;
