@@ -106,7 +106,6 @@ static int parse_proxy_header(struct worker *w, struct conn *c, size_t n, uint32
 	return 0;
 }
 
-
 /* The first bytes came, or probe_ms passed: protocol "timeout" is out of the question. */
 static void stop_probing(struct worker *w, struct conn *c)
 {

@@ -95,6 +95,10 @@ EOF
 check "check: servers, weights, balance and retries printed" \
 	grep -q 'rr 127.0.0.1:9101,127.0.0.1:9102,\[::1\]:9103 weights=2,1,1 balance=round_robin retries=2' check.out
 
+out=$("$SOCKMUX" route -c smx.conf --listener rr --protocol unknown)
+check "route: a backend of several servers names them all, with its rule" \
+	grep -q -- '-> backend rr 127.0.0.1:9101, 127.0.0.1:9102, \[::1\]:9103 (balance round_robin, retries 2)' <<<"$out"
+
 # within N/1000 of the expected share
 near() { local got=$1 want=$2 tol=$3; [ "$got" -ge $((want - tol)) ] && [ "$got" -le $((want + tol)) ]; }
 count() { "${BAL[@]}" count "$@"; }

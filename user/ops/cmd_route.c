@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "ops/cmd.h"
 #include "config.h"
+#include "config_servers.h"
 #include "hostname.h"
 #include "router.h"
 #include "sniff/sniff.h"
@@ -161,8 +162,15 @@ static int route_report(const struct config *cfg, const struct route_input *in)
 		return 2;
 	}
 	b = &cfg->backends[cfg->routes[r].backend];
-	printf("route #%ld (line %d) -> backend %s %s\n", r + 1, cfg->routes[r].line, b->name,
+	printf("route #%ld (line %d) -> backend %s %s", r + 1, cfg->routes[r].line, b->name,
 	       addr_format((const struct sockaddr *)&b->addr.ss, addr, sizeof(addr)));
+	/* several servers: which one takes a connection is decided when it comes */
+	for (size_t k = 1; k < b->n_servers; k++)
+		printf(", %s", addr_format((const struct sockaddr *)&b->servers[k].addr.ss, addr,
+					   sizeof(addr)));
+	if (b->n_servers > 1)
+		printf(" (balance %s, retries %u)", config_balance_name(b->balance), b->retries);
+	printf("\n");
 	return 0;
 }
 
