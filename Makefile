@@ -16,7 +16,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS    ?= -O2 -g
 SMX_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -Iuser -I$(OUTPUT) \
 	     -DSOCKMUX_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lconfig -lmicrohttpd -lsystemd -lpcre2-8 -lm -lpthread
+LDLIBS    := -lbpf -lelf -lz -lconfig -lmicrohttpd -lsystemd -lpcre2-8 -lssl -lcrypto -lm -lpthread
 SMX_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror

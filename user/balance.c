@@ -6,16 +6,113 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "balance.h"
+#include "clock.h"
 
-struct backend_state *balance_state_new(const struct config *cfg)
+static const char *const check_names[CHECK__COUNT] = {
+	[CHECK_NONE] = "none",
+	[CHECK_OK] = "ok",
+	[CHECK_REFUSED] = "refused",
+	[CHECK_RESET] = "reset",
+	[CHECK_TIMEOUT] = "timeout",
+	[CHECK_UNREACHABLE] = "unreachable",
+	[CHECK_ERROR] = "error",
+	[CHECK_CLOSED] = "closed",
+	[CHECK_NOT_TLS] = "not_tls",
+	[CHECK_TLS_ALERT] = "tls_alert",
+};
+
+const char *check_result_str(enum check_result r)
 {
-	return calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(struct backend_state));
+	return r < CHECK__COUNT ? check_names[r] : "?";
 }
 
-static bool is_up(const struct backend_state *st, int i, uint64_t now)
+struct server_state *server_state_get(struct server_state *s)
 {
-	return atomic_load_explicit(&st->servers[i].down_until_ns, memory_order_relaxed) <= now;
+	atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void server_state_put(struct server_state *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
+
+/* The state of the server at a in old's backend called name, not yet taken by taken. */
+static struct server_state *old_state(const struct config *old_cfg, struct backend_state *old,
+				      const char *name, const struct addr *a,
+				      const struct backend_state *taken, size_t n_taken)
+{
+	for (size_t k = 0; old_cfg && old && k < old_cfg->n_backends; k++) {
+		const struct config_backend *ob = &old_cfg->backends[k];
+
+		if (strcmp(ob->name, name))
+			continue;
+		for (size_t i = 0; i < ob->n_servers; i++) {
+			struct server_state *s = old[k].servers[i];
+			bool dup = false;
+
+			if (!addr_equal(&ob->servers[i].addr, a))
+				continue;
+			for (size_t t = 0; t < n_taken; t++)
+				dup |= taken->servers[t] == s;
+			if (!dup)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+struct backend_state *balance_state_new(const struct config *cfg, const struct config *old_cfg,
+					struct backend_state *old)
+{
+	struct backend_state *st = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	for (size_t k = 0; k < cfg->n_backends; k++) {
+		const struct config_backend *b = &cfg->backends[k];
+
+		for (size_t i = 0; i < b->n_servers; i++) {
+			struct server_state *s = old_state(old_cfg, old, b->name,
+							   &b->servers[i].addr, &st[k], i);
+
+			if (s) {
+				server_state_get(s);
+			} else {
+				s = calloc(1, sizeof(*s));
+				if (!s) {
+					balance_state_free(cfg, st);
+					return NULL;
+				}
+				atomic_init(&s->refs, 1);
+			}
+			st[k].servers[i] = s;
+		}
+	}
+	return st;
+}
+
+void balance_state_free(const struct config *cfg, struct backend_state *st)
+{
+	if (!st)
+		return;
+	for (size_t k = 0; k < cfg->n_backends; k++)
+		for (size_t i = 0; i < cfg->backends[k].n_servers; i++)
+			server_state_put(st[k].servers[i]);
+	free(st);
+}
+
+bool balance_is_up(const struct config_backend *b, const struct backend_state *st, int i,
+		   uint64_t now)
+{
+	const struct server_state *s = st->servers[i];
+
+	if (b->health.on && atomic_load_explicit(&s->check_down, memory_order_relaxed))
+		return false;
+	return atomic_load_explicit(&s->down_until_ns, memory_order_relaxed) <= now;
 }
 
 /*
@@ -32,7 +129,7 @@ static uint64_t candidates(const struct config_backend *b, const struct backend_
 		if ((tried >> i) & 1 || !b->servers[i].weight)
 			continue;
 		any |= 1ull << i;
-		if (!is_up(st, (int)i, now))
+		if (!balance_is_up(b, st, (int)i, now))
 			continue;
 		if (b->servers[i].backup)
 			backup |= 1ull << i;
@@ -110,7 +207,7 @@ static int pick_least(const struct config_backend *b, const struct backend_state
 
 		if (!((set >> i) & 1))
 			continue;
-		load = (double)atomic_load_explicit(&st->servers[i].live, memory_order_relaxed) /
+		load = (double)atomic_load_explicit(&st->servers[i]->live, memory_order_relaxed) /
 		       b->servers[i].weight;
 		if (win < 0 || load < best) {
 			best = load;
@@ -160,18 +257,29 @@ int balance_pick(const struct config_backend *b, struct backend_state *st,
 	return pick_rr(b, st, set);
 }
 
-void balance_failed(struct backend_state *st, int i, uint64_t now)
+void balance_failed(const struct config_backend *b, struct backend_state *st, int i,
+		    uint64_t now)
 {
-	atomic_store_explicit(&st->servers[i].down_until_ns, now + BALANCE_DOWN_MS * 1000000ull,
+	struct server_state *s = st->servers[i];
+
+	atomic_fetch_add_explicit(&s->failed, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&s->down_until_ns, memory_order_relaxed) <= now)
+		atomic_store_explicit(&s->down_since_rt, realtime_ns(), memory_order_relaxed);
+	atomic_store_explicit(&s->down_until_ns, now + b->health.interval_ms * 1000000ull,
 			      memory_order_relaxed);
+}
+
+void balance_connected(struct backend_state *st, int i)
+{
+	atomic_fetch_add_explicit(&st->servers[i]->carried, 1, memory_order_relaxed);
 }
 
 void balance_take(struct backend_state *st, int i)
 {
-	atomic_fetch_add_explicit(&st->servers[i].live, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->servers[i]->live, 1, memory_order_relaxed);
 }
 
 void balance_put(struct backend_state *st, int i)
 {
-	atomic_fetch_sub_explicit(&st->servers[i].live, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&st->servers[i]->live, 1, memory_order_relaxed);
 }

@@ -28,6 +28,7 @@ void config_free(struct config *cfg)
 		free(b->servers);
 		free(b->schedule[0]);
 		free(b->schedule[1]);
+		free(b->health.sni);
 	}
 	free(cfg->backends);
 	for (i = 0; i < cfg->n_routes; i++) {

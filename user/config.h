@@ -62,6 +62,25 @@ struct config_server {
 	int line;
 };
 
+/*
+ * Active health checks of a backend's servers (health = { ... }): a TCP connect, or with tls a
+ * ClientHello that a TLS handshake record must answer. Without them (on false), a failed
+ * connect takes a server out for interval_ms (passive).
+ */
+struct config_health {
+	bool on;
+	bool tls;
+	unsigned int interval_ms;	/* between checks of one server, jittered */
+	unsigned int timeout_ms;	/* one check's connect and answer */
+	unsigned int rise, fall;	/* checks in a row that bring a server up, down */
+	char *sni;		/* tls: the ClientHello's server name; NULL: none */
+};
+
+#define CONFIG_HEALTH_INTERVAL_MS 2000
+#define CONFIG_HEALTH_TIMEOUT_MS 1000
+#define CONFIG_HEALTH_RISE 2
+#define CONFIG_HEALTH_FALL 3
+
 struct config_backend {
 	char *name;
 	char *text;		/* the address as written; several servers: "a, b, c" */
@@ -76,6 +95,7 @@ struct config_backend {
 	uint8_t *schedule[2];		/* round robin: server indices in smooth weighted order,
 					 * [0] of the main servers, [1] of the backups */
 	size_t n_schedule[2];
+	struct config_health health;
 };
 
 /* One entry of an sni list: "example.org" (exact) or "*.example.org" (any name under it). */

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "config_file.h"
+#include "config_health.h"
 #include "config_routes.h"
 #include "config_servers.h"
 #include "config_setting.h"
@@ -37,7 +38,7 @@ static const char *const top_keys[] = { "listen", "timeouts", "backends", "route
 static const char *const listen_keys[] = { "address", "name", "accept_proxy", "trusted",
 					   NULL };
 static const char *const backend_keys[] = { "address", "servers", "balance", "retries",
-					    "proxy_protocol", "proxy_protocol_crc",
+					    "health", "proxy_protocol", "proxy_protocol_crc",
 					    NULL };
 static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", "probe_ms", NULL };
 
@@ -356,8 +357,8 @@ static int parse_daemon_keys(const config_setting_t *root, struct config *cfg,
 /* The sections in the order they are read: routes name backends, so backends come first. */
 static int (*const parse_sections[])(const config_setting_t *root, struct config *cfg,
 				     struct config_error *err) = {
-	parse_listeners, parse_timeouts, parse_backends, config_parse_routes, parse_limits,
-	parse_daemon_keys,
+	parse_listeners, parse_timeouts, parse_backends, config_parse_routes,
+	config_health_names, parse_limits, parse_daemon_keys,
 };
 
 static int parse_root(const config_setting_t *root, struct config *cfg,

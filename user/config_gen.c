@@ -5,7 +5,8 @@
 
 #include "config_gen.h"
 
-struct config_gen *config_gen_new(struct config *cfg, unsigned int gen)
+struct config_gen *config_gen_new(struct config *cfg, unsigned int gen,
+				  const struct config_gen *prev)
 {
 	struct config_gen *g;
 
@@ -17,7 +18,8 @@ struct config_gen *config_gen_new(struct config *cfg, unsigned int gen)
 	atomic_init(&g->refs, 1);
 	g->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	g->balance = balance_state_new(&g->cfg);
+	g->balance = balance_state_new(&g->cfg, prev ? &prev->cfg : NULL,
+				       prev ? prev->balance : NULL);
 	if (!g->balance) {
 		config_gen_put(g);
 		return NULL;
@@ -38,7 +40,7 @@ void config_gen_put(struct config_gen *g)
 		return;
 	for (int kind = 0; kind < STATS__KINDS; kind++)
 		free(g->sid[kind]);
-	free(g->balance);
+	balance_state_free(&g->cfg, g->balance);
 	config_free(&g->cfg);
 	free(g);
 }

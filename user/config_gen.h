@@ -36,9 +36,11 @@ struct config_gen {
 
 /*
  * Generation number gen of cfg (taken over), its stats ids not given yet
- * (stats_names_update()); NULL when out of memory.
+ * (stats_names_update()); the servers' states are taken over from prev's where backend name
+ * and address stay (balance.h; prev may be NULL). NULL when out of memory.
  */
-struct config_gen *config_gen_new(struct config *cfg, unsigned int gen);
+struct config_gen *config_gen_new(struct config *cfg, unsigned int gen,
+				  const struct config_gen *prev);
 struct config_gen *config_gen_get(struct config_gen *g);
 void config_gen_put(struct config_gen *g);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "config_health.h"
 #include "config_servers.h"
 #include "config_setting.h"
 
@@ -213,5 +214,7 @@ int config_parse_servers(const config_setting_t *g, struct config_backend *b,
 		ret = make_schedule(list ? list : g, b, false, err);
 	if (!ret)
 		ret = make_schedule(list ? list : g, b, true, err);
+	if (!ret)
+		ret = config_parse_health(g, b, err);
 	return ret;
 }

@@ -20,6 +20,7 @@
 struct config_gen;
 struct engine_choice;
 struct control;
+struct health;
 struct metrics;
 struct worker;
 
@@ -44,6 +45,7 @@ struct daemon {
 	uint64_t start_ns;			/* CLOCK_MONOTONIC, for the uptime */
 	struct control *control;		/* the control socket, NULL when off */
 	struct metrics *metrics;		/* the Prometheus endpoint, NULL when off */
+	struct health *health;			/* the servers' health checker */
 	int *inherited;				/* listening sockets from systemd */
 	unsigned int n_inherited;
 };

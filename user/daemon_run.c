@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "daemon_run.h"
 #include "engine.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "ops/metrics.h"
@@ -315,6 +316,8 @@ static int daemon_start(struct daemon *d)
 		err = drop_privileges(d);
 	if (!err)
 		err = metrics_start(d, &d->metrics);
+	if (!err)
+		err = health_start(d, &d->health);
 	if (err)
 		return err;
 	for (; d->n_started < d->n_workers; d->n_started++) {
@@ -348,6 +351,8 @@ static void daemon_stop(struct daemon *d)
 	d->n_started = 0;
 	metrics_stop(d->metrics);
 	d->metrics = NULL;
+	health_stop(d->health);
+	d->health = NULL;
 }
 
 /* Frees whatever of d was set up, in reverse order. */

@@ -159,6 +159,7 @@ static void handoff(struct worker *w, struct conn *c)
 
 	list_del(&c->link);
 	stats_conn_connected(&w->stats, c, now_ns());
+	balance_connected(&c->gen->balance[c->backend], c->server);
 	err = send_first_bytes(w, c);
 	if (err) {
 		c->err = -err;
@@ -199,7 +200,7 @@ static void connect_failed(struct worker *w, struct conn *c, int err)
 	struct backend_state *st = &c->gen->balance[c->backend];
 
 	if (c->server >= 0) {
-		balance_failed(st, c->server, now_ns());
+		balance_failed(b, st, c->server, now_ns());
 		if (c->server_counted)
 			balance_put(st, c->server);
 		c->server_counted = false;

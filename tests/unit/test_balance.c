@@ -72,7 +72,7 @@ static void test_pick(void)
 			       " { address = \"127.0.0.1:4\"; backup = true; } );", &cfg),
 			 "a mixed list parses"))
 		return;
-	st = balance_state_new(&cfg);
+	st = balance_state_new(&cfg, NULL, NULL);
 	for (i = 0; i < 300; i++)
 		counts[balance_pick(&cfg.backends[0], st, cl, 0, 1000)]++;
 	if (!tap_result(counts[0] == 200 && counts[1] == 100 && !counts[2] && !counts[3],
@@ -84,21 +84,21 @@ static void test_pick(void)
 		  "every main server tried: the backup");
 	ASSERT_EQ(balance_pick(&cfg.backends[0], st, cl, 0xb, 1000), -1,
 		  "every server tried (weight 0 excluded): none");
-	balance_failed(st, 0, 1000);
+	balance_failed(&cfg.backends[0], st, 0, 1000);
 	for (i = 0; i < 10; i++)
 		ASSERT_TRUE(balance_pick(&cfg.backends[0], st, cl, 0, 2000) == 1,
 			    "a failed server is passed over while down");
 	ASSERT_TRUE(balance_pick(&cfg.backends[0], st, cl, 0,
-				 1000 + BALANCE_DOWN_MS * 1000000ull) >= 0,
+				 1000 + CONFIG_HEALTH_INTERVAL_MS * 1000000ull) >= 0,
 		    "... and picked again once its down time ended");
-	balance_failed(st, 0, 1000);
-	balance_failed(st, 1, 1000);
+	balance_failed(&cfg.backends[0], st, 0, 1000);
+	balance_failed(&cfg.backends[0], st, 1, 1000);
 	ASSERT_EQ(balance_pick(&cfg.backends[0], st, cl, 0, 2000), 3,
 		  "both main servers down: the backup");
-	balance_failed(st, 3, 1000);
+	balance_failed(&cfg.backends[0], st, 3, 1000);
 	s = balance_pick(&cfg.backends[0], st, cl, 0, 2000);
 	ASSERT_TRUE(s == 0 || s == 1 || s == 3, "every server down: tried anyway, not refused");
-	free(st);
+	balance_state_free(&cfg, st);
 	config_free(&cfg);
 }
 
@@ -112,7 +112,7 @@ static void test_rules(void)
 			       " { address = \"127.0.0.1:2\"; }, { address = \"[::1]:3\"; } );", &cfg),
 			 "source_hash parses"))
 		return;
-	st = balance_state_new(&cfg);
+	st = balance_state_new(&cfg, NULL, NULL);
 	for (int i = 0; i < 50; i++) {
 		char ip[32];
 		struct sockaddr_in c;
@@ -124,7 +124,7 @@ static void test_rules(void)
 			moved = 100;
 	}
 	ASSERT_EQ(moved, 0, "source_hash: the same client gets the same server");
-	balance_failed(st, 1, 10);
+	balance_failed(&cfg.backends[0], st, 1, 10);
 	for (int i = 0; i < 50; i++) {
 		char ip[32];
 		struct sockaddr_in c;
@@ -142,14 +142,14 @@ static void test_rules(void)
 	}
 	tap_result(moved == 0 && kept > 20, "source_hash: server 2 down moves only its clients "
 		   "(%d others kept their server)", kept);
-	free(st);
+	balance_state_free(&cfg, st);
 	config_free(&cfg);
 
 	if (!ASSERT_TRUE(parse("balance = \"least_conn\"; servers = ( { address = \"127.0.0.1:1\";"
 			       " weight = 2; }, { address = \"127.0.0.1:2\"; } );", &cfg),
 			 "least_conn parses"))
 		return;
-	st = balance_state_new(&cfg);
+	st = balance_state_new(&cfg, NULL, NULL);
 	int n[2] = { 0 };
 
 	for (int i = 0; i < 30; i++) {
@@ -159,7 +159,7 @@ static void test_rules(void)
 		n[s]++;
 	}
 	ASSERT_TRUE(n[0] == 20 && n[1] == 10, "least_conn: 30 held connections spread 2:1");
-	free(st);
+	balance_state_free(&cfg, st);
 	config_free(&cfg);
 }
 

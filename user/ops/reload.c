@@ -14,6 +14,7 @@
 #include "config_file.h"
 #include "daemon.h"
 #include "listener.h"
+#include "health.h"
 #include "log.h"
 #include "ops/reload.h"
 #include "worker_loop.h"
@@ -105,6 +106,7 @@ int daemon_reload(struct daemon *d, char *msg, size_t size)
 	config_gen_put(old);
 	for (unsigned int i = 0; i < d->n_workers; i++)
 		worker_wake(&d->workers[i]);
+	health_reload(d->health);
 	snprintf(msg, size, "%s: configuration %u: %zu listener(s), %zu backend(s), %zu route(s)",
 		 path, g->gen, g->cfg.n_listeners, g->cfg.n_backends, g->cfg.n_routes);
 	pr_info("reload: %s", msg);
