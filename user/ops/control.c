@@ -212,16 +212,19 @@ static void answer(struct daemon *d, struct control *ctl, const char *req, FILE 
 		fputs("}\n", f);
 		return;
 	}
-	if (strcmp(req, "stats json") && strcmp(req, "stats text") && strcmp(req, "stats top")) {
+	if (strcmp(req, "stats json") && strcmp(req, "stats text") && strcmp(req, "stats top") &&
+	    strcmp(req, "servers")) {
 		fprintf(f, "{\"error\": \"unknown request (known: stats json, stats text, "
-			"stats top, reload)\"}\n");
+			"stats top, servers, reload)\"}\n");
 		return;
 	}
 	if (stats_snapshot(d, &cur)) {
 		fprintf(f, "{\"error\": \"out of memory\"}\n");
 		return;
 	}
-	if (!strcmp(req, "stats json"))
+	if (!strcmp(req, "servers"))
+		stats_servers_write_lines(cur.servers, cur.n_servers, f);
+	else if (!strcmp(req, "stats json"))
 		stats_write_json(d, &cur, &ctl->prev, &ctl->last, f);
 	else
 		stats_write_text(d, &cur, &ctl->prev, &ctl->last, !strcmp(req, "stats top"), f);

@@ -165,6 +165,57 @@ static void histogram(FILE *f, const char *name, const char *help,
 		h->count);
 }
 
+static void server_labels(FILE *f, const struct stats_server *sv)
+{
+	fputs("{backend=", f);
+	label(f, sv->backend);
+	fputs(",server=", f);
+	label(f, sv->address);
+}
+
+/* Each server of the live configuration: up, since, connections, failed connects, checks. */
+static void server_families(FILE *f, const struct stats_snapshot *s)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{ "sockmux_server_up", "gauge", "1 while the server is up for balancing, else 0." },
+		{ "sockmux_server_state_since_seconds", "gauge",
+		  "Unix time the server's up or down state began." },
+		{ "sockmux_server_active_connections", "gauge", "Connections on the server now." },
+		{ "sockmux_server_connections_total", "counter",
+		  "Connections whose connect to the server completed." },
+		{ "sockmux_server_connect_failures_total", "counter",
+		  "Connects to the server that failed (refused, reset, timed out)." },
+		{ "sockmux_server_checks_total", "counter",
+		  "Health checks of the server, by result (ok, failed)." },
+	};
+
+	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		family(f, fam[k].name, fam[k].type, fam[k].help);
+		for (size_t i = 0; i < s->n_servers; i++) {
+			const struct stats_server *sv = &s->servers[i];
+			uint64_t v[] = { sv->down == SERVER_UP, sv->since_rt / 1000000000ull,
+					 sv->live, sv->carried, sv->failed };
+
+			if (k == 5) {
+				if (!sv->checked)
+					continue;
+				fputs(fam[k].name, f);
+				server_labels(f, sv);
+				fprintf(f, ",result=\"ok\"} %" PRIu64 "\n", sv->checks_ok);
+				fputs(fam[k].name, f);
+				server_labels(f, sv);
+				fprintf(f, ",result=\"failed\"} %" PRIu64 "\n", sv->checks_failed);
+				continue;
+			}
+			fputs(fam[k].name, f);
+			server_labels(f, sv);
+			fprintf(f, "} %" PRIu64 "\n", v[k]);
+		}
+	}
+}
+
 void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
 {
 	family(f, "sockmux_info", "gauge", "Version and engine of the running sockmux.");
@@ -177,6 +228,7 @@ void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
 	row_families(f, s, &listener_families);
 	row_families(f, s, &route_families);
 	row_families(f, s, &protocol_families);
+	server_families(f, s);
 	histogram(f, "sockmux_handshake_duration_seconds",
 		  "From accept to the routing decision (ClientHello read and matched).",
 		  &s->handshake);

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -117,6 +118,45 @@ static void json_entry(FILE *f, const struct stats_snapshot *cur, int kind, size
 	fprintf(f, ", \"line\": %d, \"configured\": %s, ", n->line, n->present ? "true" : "false");
 }
 
+/* CLOCK_REALTIME ns as "2026-12-06T23:45:11Z" */
+static const char *utc(uint64_t rt, char *buf, size_t size)
+{
+	time_t t = (time_t)(rt / 1000000000ull);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+static void json_servers(FILE *f, const struct stats_snapshot *cur)
+{
+	char since[32], why[64];
+
+	fputs(",\n \"servers\": [", f);
+	for (size_t i = 0; i < cur->n_servers; i++) {
+		const struct stats_server *sv = &cur->servers[i];
+
+		fputs(i ? ",\n  {\"backend\": " : "\n  {\"backend\": ", f);
+		stats_json_str(f, sv->backend);
+		fputs(", \"address\": ", f);
+		stats_json_str(f, sv->address);
+		fprintf(f, ", \"weight\": %u, \"backup\": %s, \"state\": \"%s\", \"why\": ",
+			sv->weight, sv->backup ? "true" : "false", stats_server_state(sv));
+		stats_json_str(f, stats_server_why(sv, why, sizeof(why)));
+		fprintf(f, ", \"since\": \"%s\", \"active\": %" PRIu64 ", \"connections\": %"
+			PRIu64 ", \"connect_failed\": %" PRIu64 ", \"health\": ",
+			utc(sv->since_rt, since, sizeof(since)), sv->live, sv->carried, sv->failed);
+		if (sv->checked)
+			fprintf(f, "{\"checks_ok\": %" PRIu64 ", \"checks_failed\": %" PRIu64
+				", \"last\": \"%s\"}}", sv->checks_ok, sv->checks_failed,
+				check_result_str(sv->last_check));
+		else
+			fputs("null}", f);
+	}
+	fputs("]", f);
+}
+
 void stats_write_json(struct daemon *d, const struct stats_snapshot *cur,
 		      const struct stats_snapshot *prev, const struct stats_snapshot *last, FILE *f)
 {
@@ -144,6 +184,7 @@ void stats_write_json(struct daemon *d, const struct stats_snapshot *cur,
 		}
 		fputs("]", f);
 	}
+	json_servers(f, cur);
 	fputs("}\n", f);
 }
 
@@ -240,6 +281,42 @@ static const char *const kind_title[STATS__KINDS] = {
 	[STATS_PROTOCOL] = "protocol",
 };
 
+/* The servers of backends with several, or with health checks: up or down, why, since. */
+static void text_servers(FILE *f, const struct stats_snapshot *cur)
+{
+	char name[64], since[32], why[64], checks[48];
+	bool any = false;
+
+	for (size_t i = 0; i < cur->n_servers; i++) {
+		const struct stats_server *sv = &cur->servers[i];
+		bool several = (i + 1 < cur->n_servers &&
+				cur->servers[i + 1].backend_index == sv->backend_index) ||
+			       (i && cur->servers[i - 1].backend_index == sv->backend_index);
+
+		if (!several && !sv->checked)
+			continue;
+		if (!any)
+			fprintf(f, "\n%-28s %5s %20s %7s %9s %7s  %s\n", "server", "state", "since",
+				"active", "total", "failed", "checks ok/failed, last");
+		any = true;
+		snprintf(name, sizeof(name), "%s %s%s", sv->backend, sv->address,
+			 sv->backup ? " (backup)" : "");
+		if (sv->checked)
+			snprintf(checks, sizeof(checks), "%" PRIu64 "/%" PRIu64 ", %s", sv->checks_ok,
+				 sv->checks_failed, check_result_str(sv->last_check));
+		else
+			snprintf(checks, sizeof(checks), "-");
+		/* down by its checks: the last one says why */
+		if (sv->down == SERVER_DOWN_CONNECT)
+			stats_server_why(sv, why, sizeof(why));
+		else
+			why[0] = '\0';
+		fprintf(f, "  %-26s %5s %20s %7" PRIu64 " %9" PRIu64 " %7" PRIu64 "  %s%s%s\n",
+			name, stats_server_state(sv), utc(sv->since_rt, since, sizeof(since)),
+			sv->live, sv->carried, sv->failed, checks, *why ? "; " : "", why);
+	}
+}
+
 void stats_write_text(struct daemon *d, const struct stats_snapshot *cur,
 		      const struct stats_snapshot *prev, const struct stats_snapshot *last,
 		      bool by_throughput, FILE *f)
@@ -273,4 +350,5 @@ void stats_write_text(struct daemon *d, const struct stats_snapshot *cur,
 	r = rates_of(prev, last, -1, 0);
 	text_header(f, "");
 	text_row(f, "total", &cur->total, &r);
+	text_servers(f, cur);
 }

@@ -93,7 +93,7 @@ int stats_snapshot(struct daemon *d, struct stats_snapshot *s)
 
 	memset(s, 0, sizeof(*s));
 	s->taken_ns = now_ns();
-	if (copy_names(&d->names, s)) {
+	if (copy_names(&d->names, s) || stats_servers_take(d, &s->servers, &s->n_servers)) {
 		stats_snapshot_free(s);
 		return -ENOMEM;
 	}
@@ -129,5 +129,6 @@ void stats_snapshot_free(struct stats_snapshot *s)
 			stats_names_free(s->name[kind], s->n[kind]);
 		free(s->row[kind]);
 	}
+	stats_servers_free(s->servers, s->n_servers);
 	memset(s, 0, sizeof(*s));
 }

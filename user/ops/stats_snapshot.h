@@ -8,6 +8,7 @@
 #define SOCKMUX_STATS_SNAPSHOT_H
 
 #include "ops/stats.h"
+#include "ops/stats_servers.h"
 
 struct daemon;
 
@@ -28,6 +29,8 @@ struct stats_snapshot {
 	struct stats_sum *row[STATS__KINDS];
 	struct stats_name *name[STATS__KINDS];	/* copies */
 	struct stats_hist_sum handshake, connect;
+	struct stats_server *servers;	/* the live configuration's */
+	size_t n_servers;
 };
 
 /* 0 or -ENOMEM; free with stats_snapshot_free(). */
