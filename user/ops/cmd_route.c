@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "ops/cmd.h"
+#include "ops/route_servers.h"
 #include "config.h"
 #include "config_servers.h"
 #include "hostname.h"
@@ -22,10 +23,13 @@
 
 const char cmd_route_usage[] =
 	"usage: sockmux route -c FILE [--listener NAME] [--protocol P] [--sni NAME | --host NAME]\n"
-	"                     [--alpn P1,P2] [--src ADDR] [--not-tls]\n"
+	"                     [--alpn P1,P2] [--src ADDR] [--not-tls] [--control PATH]\n"
 	"\n"
 	"Prints the route and backend a connection with these properties would get, and why,\n"
-	"without running anything. Exit status: 0 routed, 1 error, 2 no route matches.\n"
+	"without running anything. For a backend of several servers, or with health checks, it\n"
+	"also says which server would take the connection now and why each other one would\n"
+	"not, from the running daemon's state (asked through its control socket).\n"
+	"Exit status: 0 routed, 1 error, 2 no route matches.\n"
 	"  -c, --config FILE    configuration file\n"
 	"  -l, --listener NAME  the name of the listener it arrives on (none if absent)\n"
 	"  -p, --protocol P     what it opens with: tls (the default), ssh, http, xmpp, openvpn,\n"
@@ -34,7 +38,8 @@ const char cmd_route_usage[] =
 	"  -H, --host NAME      the name it asks for: TLS SNI, HTTP Host, XMPP to\n"
 	"  -a, --alpn LIST      comma-separated ALPN protocols the client offers (TLS)\n"
 	"  -S, --src ADDR       client address, e.g. 192.0.2.7 or [2001:db8::7]:51000\n"
-	"  -n, --not-tls        the same as --protocol unknown\n";
+	"  -n, --not-tls        the same as --protocol unknown\n"
+	"  -C, --control PATH   the running daemon's control socket (default: the file's)\n";
 
 static const struct option route_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -45,13 +50,14 @@ static const struct option route_opts[] = {
 	{ "alpn", required_argument, NULL, 'a' },
 	{ "src", required_argument, NULL, 'S' },
 	{ "not-tls", no_argument, NULL, 'n' },
+	{ "control", required_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
 
 /* The options as given, and the route_input made of them (in points into this struct). */
 struct route_query {
-	const char *path, *sni, *host_opt, *alpn, *src;
+	const char *path, *sni, *host_opt, *alpn, *src, *control;
 	bool not_tls;
 	struct route_input in;
 	char host[HOSTNAME_MAX + 1];
@@ -142,7 +148,8 @@ static int route_query_build(struct route_query *q)
 }
 
 /* Prints why each route up to the winner does or does not match, then the verdict: 0 or 2. */
-static int route_report(const struct config *cfg, const struct route_input *in)
+static int route_report(const struct config *cfg, const struct route_input *in,
+			const char *control)
 {
 	char why[1024], addr[ADDR_STRLEN];
 	const struct config_backend *b;
@@ -164,13 +171,15 @@ static int route_report(const struct config *cfg, const struct route_input *in)
 	b = &cfg->backends[cfg->routes[r].backend];
 	printf("route #%ld (line %d) -> backend %s %s", r + 1, cfg->routes[r].line, b->name,
 	       addr_format((const struct sockaddr *)&b->addr.ss, addr, sizeof(addr)));
-	/* several servers: which one takes a connection is decided when it comes */
 	for (size_t k = 1; k < b->n_servers; k++)
 		printf(", %s", addr_format((const struct sockaddr *)&b->servers[k].addr.ss, addr,
 					   sizeof(addr)));
 	if (b->n_servers > 1)
 		printf(" (balance %s, retries %u)", config_balance_name(b->balance), b->retries);
 	printf("\n");
+	/* several servers, or checked ones: which one now, as the running daemon sees them */
+	if (b->n_servers > 1 || b->health.on)
+		route_servers_report(b, in->src, *cfg->control ? control : NULL);
 	return 0;
 }
 
@@ -188,7 +197,7 @@ int cmd_route(const struct cmd *cmd, int argc, char **argv)
 	struct config cfg;
 	int o, ret, p;
 
-	while ((o = getopt_long(argc, argv, "c:l:p:s:H:a:S:nh", route_opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:l:p:s:H:a:S:nC:h", route_opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			q.path = optarg;
@@ -219,6 +228,9 @@ int cmd_route(const struct cmd *cmd, int argc, char **argv)
 		case 'n':
 			q.not_tls = true;
 			break;
+		case 'C':
+			q.control = optarg;
+			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return 0;
@@ -244,7 +256,7 @@ int cmd_route(const struct cmd *cmd, int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	ret = route_report(&cfg, &q.in);
+	ret = route_report(&cfg, &q.in, q.control ? q.control : cfg.control);
 	config_free(&cfg);
 	return ret;
 }
