@@ -219,16 +219,18 @@ static int pick_least(const struct config_backend *b, const struct backend_state
 
 /*
  * The next server of the smooth weighted cycle that is in set: the main servers' cycle, or
- * the backups' when set holds backups only. A server left out (down, tried) gives its turn
- * to the next one in the cycle.
+ * the backups' when set holds backups only. A position whose server is left out (down,
+ * tried) is used up and the next one taken, so that the servers in set keep the shares of
+ * their weights among themselves (giving the turn to the next server in the cycle instead
+ * would hand it every turn of the down servers before it).
  */
 static int pick_rr(const struct config_backend *b, struct backend_state *st, uint64_t set)
 {
-	uint64_t at = atomic_fetch_add_explicit(&st->rr, 1, memory_order_relaxed);
 	int t = b->servers[__builtin_ctzll(set)].backup;
 
 	for (size_t k = 0; k < b->n_schedule[t]; k++) {
-		int i = b->schedule[t][(at + k) % b->n_schedule[t]];
+		uint64_t at = atomic_fetch_add_explicit(&st->rr, 1, memory_order_relaxed);
+		int i = b->schedule[t][at % b->n_schedule[t]];
 
 		if ((set >> i) & 1)
 			return i;

@@ -3,7 +3,9 @@
  * test_balance.c - backends with several servers: the configuration (servers, weight, backup,
  * balance, retries and their errors), the smooth round robin order, and balance_pick() for
  * each rule: tried servers skipped, down ones passed over, backups only while no other is up,
- * source_hash stable and moving only a down server's clients. TAP output.
+ * source_hash stable and moving only a down server's clients; servers down keeping the
+ * others' shares; health = { } and its errors; a server's state handed on by a reload. TAP
+ * output.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -183,6 +185,19 @@ static void test_errors(void)
 		  "backends.b.servers.[0].weight: 300 is out of range 0..256" },
 		{ "an unknown server key", "servers = ( { address = \"127.0.0.1:1\"; wieght = 2; } );",
 		  "unknown key \"wieght\" in backends.b.servers.[0] (known: address, weight, backup)" },
+		{ "health not a group", "address = \"127.0.0.1:1\"; health = true;",
+		  "backends.b.health: expected a group" },
+		{ "an unknown health key", "address = \"127.0.0.1:1\"; health = { fal = 3; };",
+		  "unknown key \"fal\" in backends.b.health (known: interval_ms, timeout_ms, rise, "
+		  "fall, tls, sni)" },
+		{ "interval_ms too short", "address = \"127.0.0.1:1\"; health = { interval_ms = 10; };",
+		  "backends.b.health.interval_ms: 10 is out of range 100..3600000" },
+		{ "rise 0", "address = \"127.0.0.1:1\"; health = { rise = 0; };",
+		  "backends.b.health.rise: 0 is out of range 1..100" },
+		{ "sni without tls", "address = \"127.0.0.1:1\"; health = { sni = \"a.example\"; };",
+		  "backends.b.health.sni: sni is sent by TLS checks only: add tls = true" },
+		{ "a bad sni", "address = \"127.0.0.1:1\"; health = { tls = true; sni = \"a b\"; };",
+		  "backends.b.health.sni: invalid server name \"a b\"" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -201,12 +216,105 @@ static void test_errors(void)
 	}
 }
 
+/* Servers down keep the others' shares by weight: their turns are not handed to one server. */
+static void test_down_shares(void)
+{
+	struct backend_state *st;
+	struct config cfg;
+	int n[5] = { 0 };
+
+	if (!ASSERT_TRUE(parse("servers = ( { address = \"127.0.0.1:1\"; weight = 2; },"
+			       " { address = \"127.0.0.1:2\"; }, { address = \"127.0.0.1:3\"; },"
+			       " { address = \"127.0.0.1:4\"; }, { address = \"[::1]:5\"; } );",
+			       &cfg), "five servers parse"))
+		return;
+	st = balance_state_new(&cfg, NULL, NULL);
+	balance_failed(&cfg.backends[0], st, 2, 1000);
+	balance_failed(&cfg.backends[0], st, 3, 1000);
+	atomic_store(&st->servers[1]->check_down, true);	/* no health checks: ignored */
+	for (int i = 0; i < 600; i++)
+		n[balance_pick(&cfg.backends[0], st, NULL, 0, 2000)]++;
+	if (!tap_result(n[0] == 300 && n[1] == 150 && n[4] == 150 && !n[2] && !n[3],
+			"two of five down: the others keep their 2:1:1 shares"))
+		tap_diag("counts %d %d %d %d %d", n[0], n[1], n[2], n[3], n[4]);
+	balance_state_free(&cfg, st);
+	config_free(&cfg);
+}
+
+/* What health checks say counts only where the backend has them. */
+static void test_checked(void)
+{
+	struct backend_state *st;
+	struct config cfg;
+	int n[2] = { 0 };
+
+	if (!ASSERT_TRUE(parse("servers = ( { address = \"127.0.0.1:1\"; },"
+			       " { address = \"127.0.0.1:2\"; } ); health = { interval_ms = 500; };",
+			       &cfg), "health parses"))
+		return;
+	ASSERT_TRUE(cfg.backends[0].health.on && cfg.backends[0].health.interval_ms == 500 &&
+		    cfg.backends[0].health.timeout_ms == 500 && cfg.backends[0].health.rise == 2 &&
+		    cfg.backends[0].health.fall == 3 && !cfg.backends[0].health.tls,
+		    "health defaults: timeout min(1000, interval), rise 2, fall 3, TCP");
+	st = balance_state_new(&cfg, NULL, NULL);
+	atomic_store(&st->servers[0]->check_down, true);
+	for (int i = 0; i < 10; i++)
+		n[balance_pick(&cfg.backends[0], st, NULL, 0, 2000)]++;
+	ASSERT_TRUE(n[0] == 0 && n[1] == 10, "a server its checks say is down is passed over");
+	balance_failed(&cfg.backends[0], st, 1, 1000);
+	ASSERT_EQ(balance_pick(&cfg.backends[0], st, NULL, 0, 1000 + 400 * 1000000ull), 0,
+		  "every server down: tried anyway");
+	ASSERT_TRUE(balance_is_up(&cfg.backends[0], st, 1, 1000 + 500 * 1000000ull),
+		    "a failed connect keeps a server out for the health interval_ms (500)");
+	balance_state_free(&cfg, st);
+	config_free(&cfg);
+}
+
+/* A reload hands a server's state on where the backend name and the address stay. */
+static void test_reload_state(void)
+{
+	struct backend_state *st, *st2;
+	struct config cfg, cfg2;
+
+	if (!ASSERT_TRUE(parse("servers = ( { address = \"127.0.0.1:1\"; },"
+			       " { address = \"[::1]:2\"; }, { address = \"127.0.0.1:3\"; } );",
+			       &cfg), "the first configuration parses"))
+		return;
+	if (!ASSERT_TRUE(parse("servers = ( { address = \"[::1]:2\"; },"
+			       " { address = \"127.0.0.1:4\"; }, { address = \"127.0.0.1:1\"; } );",
+			       &cfg2), "the reloaded one parses")) {
+		config_free(&cfg);
+		return;
+	}
+	st = balance_state_new(&cfg, NULL, NULL);
+	balance_take(st, 1);
+	balance_connected(st, 1);
+	balance_failed(&cfg.backends[0], st, 0, 1000);
+	st2 = balance_state_new(&cfg2, &cfg, st);
+	ASSERT_TRUE(st2->servers[0] == st->servers[1] && st2->servers[2] == st->servers[0],
+		    "servers that stay keep their state, wherever they are listed");
+	ASSERT_TRUE(st2->servers[1] != st->servers[2] && !atomic_load(&st2->servers[1]->live),
+		    "a new server starts afresh");
+	ASSERT_EQ(atomic_load(&st2->servers[0]->live), 1, "... live connections carried over");
+	ASSERT_TRUE(!balance_is_up(&cfg2.backends[0], st2, 2, 2000), "... a down one stays down");
+	balance_state_free(&cfg, st);
+	balance_put(st2, 0);	/* the old generation's connection ends on the shared state */
+	ASSERT_EQ(atomic_load(&st2->servers[0]->live), 0,
+		  "a connection of the old generation ends on the state the new one counts");
+	balance_state_free(&cfg2, st2);
+	config_free(&cfg);
+	config_free(&cfg2);
+}
+
 int main(void)
 {
 	tap_plan_start();
 	test_schedule();
 	test_pick();
 	test_rules();
+	test_down_shares();
+	test_checked();
+	test_reload_state();
 	test_errors();
 	return tap_done();
 }
