@@ -575,6 +575,11 @@ void config_print(const struct config *cfg, FILE *f)
 		if (b->proxy_protocol)
 			fprintf(f, " proxy_protocol=v%u%s", b->proxy_protocol,
 				b->proxy_protocol_crc ? " proxy_protocol_crc" : "");
+		if (b->health.on)
+			fprintf(f, " health=%s interval_ms=%u timeout_ms=%u rise=%u fall=%u%s%s",
+				b->health.tls ? "tls" : "tcp", b->health.interval_ms,
+				b->health.timeout_ms, b->health.rise, b->health.fall,
+				b->health.sni ? " sni=" : "", b->health.sni ? b->health.sni : "");
 		fprintf(f, " (line %d)\n", b->line);
 	}
 	fprintf(f, "routes:\n");
