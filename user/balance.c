@@ -196,11 +196,18 @@ static int pick_hash(const struct config_backend *b, uint64_t set, const struct 
 	return win;
 }
 
-static int pick_least(const struct config_backend *b, const struct backend_state *st,
-		      uint64_t set)
+/*
+ * The servers of set with the fewest live connections per weight; among equals, the round
+ * robin decides (HAProxy's leastconn does the same), so that short connections one after
+ * another still spread by weight instead of all going to the first server.
+ */
+static int pick_rr(const struct config_backend *b, struct backend_state *st, uint64_t set);
+
+static uint64_t least_loaded(const struct config_backend *b, const struct backend_state *st,
+			     uint64_t set)
 {
+	uint64_t best_set = 0;
 	double best = 0;
-	int win = -1;
 
 	for (size_t i = 0; i < b->n_servers; i++) {
 		double load;
@@ -209,12 +216,14 @@ static int pick_least(const struct config_backend *b, const struct backend_state
 			continue;
 		load = (double)atomic_load_explicit(&st->servers[i]->live, memory_order_relaxed) /
 		       b->servers[i].weight;
-		if (win < 0 || load < best) {
+		if (!best_set || load < best) {
 			best = load;
-			win = (int)i;
+			best_set = 1ull << i;
+		} else if (load == best) {
+			best_set |= 1ull << i;
 		}
 	}
-	return win;
+	return best_set;
 }
 
 /*
@@ -250,7 +259,7 @@ int balance_pick(const struct config_backend *b, struct backend_state *st,
 	case BALANCE_FIRST:
 		return __builtin_ctzll(set);
 	case BALANCE_LEAST_CONN:
-		return pick_least(b, st, set);
+		return pick_rr(b, st, least_loaded(b, st, set));
 	case BALANCE_SOURCE_HASH:
 		return pick_hash(b, set, client);
 	case BALANCE_ROUND_ROBIN:

@@ -3,10 +3,10 @@
 # servers.sh - backends with several servers (issue 14, first part), on both engines, with
 # IPv4 and IPv6 servers mixed:
 #  - round_robin shares follow the weights over 1000 connections (2:1:1, within 2 %);
-#  - first: the first server that is up takes everything;
-#  - least_conn: held connections spread by weight;
-#  - source_hash: a client address keeps its server; a server going down moves only its own
-#    clients;
+#  - first: the first server that is up takes everything (1000 connections);
+#  - least_conn: held connections spread by weight; short ones (ties) by weight too (1000);
+#  - source_hash: 1000 client addresses spread evenly; a client address keeps its server; a
+#    server going down moves only its own clients;
 #  - a refused server is skipped and the client still reaches a live one with its ClientHello
 #    intact (curl's TLS handshake with openssl s_server completes), the log naming the server
 #    and tries=2; a server whose SYNs are dropped (nftables) costs one connect_ms;
@@ -113,14 +113,26 @@ for engine in splice sockmap; do
 		sh -c "$(declare -f near); near $(field a1 "$out") 500 20 && near $(field a2 "$out") 250 20 &&
 		       near $(field a3 "$out") 250 20 && [ $(field failed "$out") = 0 ]"
 
-	out=$(count 127.0.0.1:8402 50)
-	check "$engine: first: a refused first server, then the IPv6 one takes all ($out)" \
-		test "$(field a3 "$out")" = 50
+	out=$(count 127.0.0.1:8402 1000)
+	check "$engine: first: a refused first server, then the IPv6 one takes all 1000 ($out)" \
+		test "$(field a3 "$out")" = 1000
 
-	out=$("${BAL[@]}" hold 127.0.0.1:8403 40 1.5)
-	diag "$engine: least_conn 3:1, 40 held at once: $out"
-	check "$engine: least_conn: 40 held connections spread 3:1 (30/10 within 2)" \
-		sh -c "$(declare -f near); near $(field a1 "$out") 30 2 && near $(field a2 "$out") 10 2"
+	# one after another, a closing connection may still count: no exact share, but both
+	# servers take some, the heavier more (ties go by weight: test_balance)
+	out=$(count 127.0.0.1:8403 1000)
+	check "$engine: least_conn 3:1, 1000 one after another: all served, both used, a1 more ($out)" \
+		test "$(field failed "$out")" = 0 -a "$(field a2 "$out")" -gt 100 -a \
+		"$(field a1 "$out")" -gt "$(field a2 "$out")"
+
+	out=$(count 127.0.0.1:8404 1000 --spread)
+	check "$engine: source_hash, 1000 client addresses over 3 servers (333 each within 60: $out)" \
+		sh -c "$(declare -f near); near $(field h1 "$out") 333 60 && near $(field h2 "$out") 333 60 &&
+		       near $(field h3 "$out") 333 60 && [ $(field failed "$out") = 0 ]"
+
+	out=$("${BAL[@]}" hold 127.0.0.1:8403 400 4.5)
+	diag "$engine: least_conn 3:1, 400 held at once: $out"
+	check "$engine: least_conn: 400 held connections spread 3:1 (300/100 within 4)" \
+		sh -c "$(declare -f near); near $(field a1 "$out") 300 4 && near $(field a2 "$out") 100 4"
 
 	# source_hash: 30 client addresses, 3 connections each
 	: >hash1

@@ -5,7 +5,8 @@ serve TAG=ADDR:PORT...   servers, one thread per port: each connection gets "TAG
                          then its bytes echoed until its EOF. Prints "listening TAG" for each.
 count ADDR:PORT N        N connections one after another; for each reads the first line (the
      [--src IP]          server's tag) and closes. Prints "TAG=COUNT ..." sorted by tag, and
-                         "failed=K" for connections that got no tag.
+     [--spread]          "failed=K" for connections that got no tag. --spread: each from an
+                         address of its own, 127.1.0.1, 127.1.0.2, ...
 hold ADDR:PORT N SECS    N connections at once, each held SECS seconds after its tag; prints
                          the counts as count does.
 time ADDR:PORT           one connection: prints "TAG ms=N", the time to the tag.
@@ -94,7 +95,13 @@ def main(argv):
     addr = hostport(argv[2])
     if argv[1] == "count":
         src = argv[argv.index("--src") + 1] if "--src" in argv else None
-        report([first_line(addr, src) for _ in range(int(argv[3]))])
+        if "--spread" in argv:
+            # each connection from its own address: 127.1.X.Y
+            n = int(argv[3])
+            report([first_line(addr, "127.1.%d.%d" % (i // 250, i % 250 + 1))
+                    for i in range(n)])
+        else:
+            report([first_line(addr, src) for _ in range(int(argv[3]))])
     elif argv[1] == "hold":
         n, secs = int(argv[3]), float(argv[4])
         out = [None] * n

@@ -161,6 +161,13 @@ static void test_rules(void)
 		n[s]++;
 	}
 	ASSERT_TRUE(n[0] == 20 && n[1] == 10, "least_conn: 30 held connections spread 2:1");
+	for (int k = 0; k < 2; k++)
+		for (; n[k] > 0; n[k]--)
+			balance_put(st, k);
+	for (int i = 0; i < 300; i++)
+		n[balance_pick(&cfg.backends[0], st, NULL, 0, 10)]++;
+	tap_result(n[0] == 200 && n[1] == 100, "least_conn: short connections one after another "
+		   "(ties) spread 2:1 by the round robin, not all to the first (%d/%d)", n[0], n[1]);
 	balance_state_free(&cfg, st);
 	config_free(&cfg);
 }
