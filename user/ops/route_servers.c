@@ -164,6 +164,10 @@ void route_servers_report(const struct config_backend *b, const struct sockaddr 
 	st = states_of(b, &k, now);
 	if (!st) {
 		printf("servers: out of memory\n");
+		for (size_t i = 0; i < b->n_servers; i++) {
+			free(k.s[i].backend);
+			free(k.s[i].address);
+		}
 		return;
 	}
 	pick = balance_pick(b, st, src, 0, now);
@@ -185,7 +189,10 @@ void route_servers_report(const struct config_backend *b, const struct sockaddr 
 	if (pick >= 0 && b->retries && b->n_servers > 1)
 		printf("  a failed connect goes on to the next server, up to %u more\n",
 		       b->retries);
-	for (size_t i = 0; i < b->n_servers; i++)
+	for (size_t i = 0; i < b->n_servers; i++) {
 		free(st->servers[i]);
+		free(k.s[i].backend);
+		free(k.s[i].address);
+	}
 	free(st);
 }
