@@ -10,55 +10,17 @@
 #include <string.h>
 
 #include "sniff/sniff.h"
+#include "sniff_prefix.h"
 #include "tap.h"
 
 extern const struct sniffer http_sniffer;
 
 #define CAP 8192
 
-static const char *st_str(enum sniff_status st)
-{
-	static const char *const s[] = { "need-more", "no", "ok", "bad" };
-
-	return st <= SNIFF_BAD ? s[st] : "?";
-}
-
-static bool same_name(const struct sniff_result *r, const char *want)
-{
-	if (!want)
-		return !r->name && !r->name_len;
-	return r->name && r->name_len == strlen(want) && !strcmp(r->name, want);
-}
-
-/*
- * The sniffer on the len bytes at p says want, with the name want_name (NULL: none), and on
- * every prefix needs more or says the same; with at, exactly from that prefix on.
- */
 static bool check_at(const char *what, const void *p, size_t len, size_t at,
 		     enum sniff_status want, const char *want_name)
 {
-	struct sniff_result r;
-	enum sniff_status st;
-	size_t i, bad_prefix = 0;
-	bool ok;
-
-	for (i = 0; i < len && !bad_prefix; i++) {
-		memset(&r, 0, sizeof(r));
-		st = http_sniffer.parse(p, i, &r);
-		if (st == SNIFF_NEED_MORE ? at && i >= at :
-		    st != want || (at && i < at) || (want == SNIFF_OK && !same_name(&r, want_name)))
-			bad_prefix = i ? i : SIZE_MAX;
-	}
-	memset(&r, 0, sizeof(r));
-	st = http_sniffer.parse(p, len, &r);
-	ok = st == want && !bad_prefix && (want != SNIFF_OK || same_name(&r, want_name)) &&
-	     (want != SNIFF_BAD || (r.error && *r.error));
-	tap_result(ok, "%s", what);
-	if (!ok)
-		tap_diag("  got %s, name \"%s\" (%s), expected %s, name \"%s\"; wrong prefix: %zu",
-			 st_str(st), r.name ? r.name : "(none)", r.error ? r.error : "-",
-			 st_str(want), want_name ? want_name : "(none)", bad_prefix);
-	return ok;
+	return sniff_check_prefixes(&http_sniffer, what, p, len, at, want, want_name);
 }
 
 /* check_at() on a string literal, NULs included */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sniff/sniff.h"
+#include "sniff_prefix.h"
 #include "tap.h"
 
 extern const struct sniffer openvpn_sniffer;
@@ -17,13 +18,6 @@ extern const struct sniffer socks4_sniffer;
 
 static uint8_t pkt[2048];
 static size_t pkt_len;
-
-static const char *st_str(enum sniff_status st)
-{
-	static const char *const s[] = { "need-more", "no", "ok", "bad" };
-
-	return st <= SNIFF_BAD ? s[st] : "?";
-}
 
 static void put(const void *p, size_t n)
 {
@@ -121,8 +115,8 @@ static bool check_at(const char *what, size_t at, enum sniff_status want)
 	ok = st == want && !bad_prefix;
 	tap_result(ok, "%s", what);
 	if (!ok)
-		tap_diag("  %zu bytes: got %s, expected %s; wrong prefix: %zu", pkt_len, st_str(st),
-			 st_str(want), bad_prefix);
+		tap_diag("  %zu bytes: got %s, expected %s; wrong prefix: %zu", pkt_len, sniff_st_str(st),
+			 sniff_st_str(want), bad_prefix);
 	return ok;
 }
 

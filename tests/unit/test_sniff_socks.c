@@ -10,24 +10,11 @@
 #include <string.h>
 
 #include "sniff/sniff.h"
+#include "sniff_prefix.h"
 #include "tap.h"
 
 extern const struct sniffer socks5_sniffer;
 extern const struct sniffer socks4_sniffer;
-
-static const char *st_str(enum sniff_status st)
-{
-	static const char *const s[] = { "need-more", "no", "ok", "bad" };
-
-	return st <= SNIFF_BAD ? s[st] : "?";
-}
-
-static bool same_name(const struct sniff_result *r, const char *want)
-{
-	if (!want)
-		return !r->name && !r->name_len;
-	return r->name && r->name_len == strlen(want) && !strcmp(r->name, want);
-}
 
 /*
  * s on the len bytes at p says want, with the name want_name (NULL: none); below at bytes it
@@ -49,16 +36,16 @@ static bool check_at(const struct sniffer *s, const char *what, const void *p, s
 		memset(&r, 0, sizeof(r));
 		st = s->parse(b, i, &r);
 		if (i < at ? st != SNIFF_NEED_MORE :
-		    st != want || (want == SNIFF_OK && !same_name(&r, want_name)))
+		    st != want || (want == SNIFF_OK && !sniff_same_name(&r, want_name)))
 			bad_prefix = i ? i : SIZE_MAX;
 	}
 	memset(&r, 0, sizeof(r));
 	st = s->parse(b, len, &r);
-	ok = st == want && !bad_prefix && (want != SNIFF_OK || same_name(&r, want_name));
+	ok = st == want && !bad_prefix && (want != SNIFF_OK || sniff_same_name(&r, want_name));
 	tap_result(ok, "%s: %s", s->name, what);
 	if (!ok)
 		tap_diag("  got %s, name \"%s\", expected %s, name \"%s\"; wrong prefix: %zu",
-			 st_str(st), r.name ? r.name : "(none)", st_str(want),
+			 sniff_st_str(st), r.name ? r.name : "(none)", sniff_st_str(want),
 			 want_name ? want_name : "(none)", bad_prefix);
 	return ok;
 }

@@ -9,16 +9,10 @@
 #include <string.h>
 
 #include "sniff/sniff.h"
+#include "sniff_prefix.h"
 #include "tap.h"
 
 extern const struct sniffer ssh_sniffer;
-
-static const char *st_str(enum sniff_status st)
-{
-	static const char *const s[] = { "need-more", "no", "ok", "bad" };
-
-	return st <= SNIFF_BAD ? s[st] : "?";
-}
 
 /* The sniffer says want on the len bytes at p, needs more below at bytes, says want after. */
 static bool check_at(const char *what, const void *p, size_t len, size_t at,
@@ -40,7 +34,7 @@ static bool check_at(const char *what, const void *p, size_t len, size_t at,
 	ok = st == want && !bad_prefix && !r.name;
 	tap_result(ok, "%s", what);
 	if (!ok)
-		tap_diag("  got %s, expected %s; wrong prefix: %zu", st_str(st), st_str(want),
+		tap_diag("  got %s, expected %s; wrong prefix: %zu", sniff_st_str(st), sniff_st_str(want),
 			 bad_prefix);
 	return ok;
 }
