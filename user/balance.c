@@ -88,6 +88,7 @@ struct backend_state *balance_state_new(const struct config *cfg, const struct c
 					return NULL;
 				}
 				atomic_init(&s->refs, 1);
+				s->created_rt = realtime_ns();
 			}
 			st[k].servers[i] = s;
 		}

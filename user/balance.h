@@ -39,6 +39,7 @@ enum check_result {
 
 struct server_state {
 	_Atomic uint32_t refs;
+	uint64_t created_rt;		/* CLOCK_REALTIME ns it was first configured */
 	_Atomic uint64_t down_until_ns;	/* passive: CLOCK_MONOTONIC; up from then */
 	_Atomic uint64_t down_since_rt;	/* passive: CLOCK_REALTIME ns of the failed connect */
 	_Atomic uint32_t live;		/* connections on it now (from its connect) */

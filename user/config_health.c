@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* config_health.c - a backend's health checks (see config_health.h). Pure: no I/O. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ static int parse_sni(const config_setting_t *g, struct config_health *h,
 {
 	const config_setting_t *s = config_setting_get_member(g, "sni");
 	char name[HOSTNAME_MAX + 1], q[QUOTE_MAX];
+	struct in6_addr a6;
 	const char *str = NULL;
 	size_t len;
 	int ret;
@@ -29,9 +31,15 @@ static int parse_sni(const config_setting_t *g, struct config_health *h,
 	ret = cfg_get_string(s, err, &str);
 	if (ret)
 		return ret;
-	if (hostname_normalize(str, strlen(str), name, &len) != HOSTNAME_OK)
-		return cfg_err_at(err, s, "invalid server name \"%s\"",
+	if (strchr(str, '*'))
+		return cfg_err_at(err, s, "\"%s\": a check sends one exact name, not a wildcard",
 				  cfg_quote(str, q, sizeof(q)));
+	if (inet_pton(AF_INET, str, &a6) == 1 || inet_pton(AF_INET6, str, &a6) == 1)
+		return cfg_err_at(err, s, "\"%s\": an IP address is not a server name (RFC 6066)",
+				  cfg_quote(str, q, sizeof(q)));
+	if (hostname_normalize(str, strlen(str), name, &len) != HOSTNAME_OK)
+		return cfg_err_at(err, s, "invalid server name \"%s\": letters, digits, '-' and '.'"
+				  " in labels of 1..63 bytes", cfg_quote(str, q, sizeof(q)));
 	if (!h->tls)
 		return cfg_err_at(err, s, "sni is sent by TLS checks only: add tls = true");
 	h->sni = strdup(name);

@@ -167,13 +167,23 @@ static int parse_server_list(const config_setting_t *list, struct config_backend
 	if (!b->servers)
 		return cfg_err_nomem(err);
 	for (int i = 0; i < n; i++) {
+		const config_setting_t *elem = config_setting_get_elem(list, (unsigned int)i);
+
 		b->n_servers++;
-		ret = parse_server(config_setting_get_elem(list, (unsigned int)i), &b->servers[i],
-				   err);
+		ret = parse_server(elem, &b->servers[i], err);
 		if (ret)
 			return ret;
+		/* a server is known by its backend and address: in stats, metrics, reloads */
+		for (int j = 0; j < i; j++)
+			if (addr_equal(&b->servers[j].addr, &b->servers[i].addr))
+				return cfg_err_at(err, elem, "duplicate server %s (also servers.[%d], "
+						  "line %d)", b->servers[i].text, j,
+						  b->servers[j].line);
 	}
-	return join_texts(b, err);
+	for (int i = 0; i < n; i++)
+		if (b->servers[i].weight)
+			return join_texts(b, err);
+	return cfg_err_at(err, list, "every server has weight 0: none would ever be chosen");
 }
 
 int config_parse_servers(const config_setting_t *g, struct config_backend *b,

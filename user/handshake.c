@@ -189,6 +189,13 @@ static void handoff(struct worker *w, struct conn *c)
 
 static void try_server(struct worker *w, struct conn *c);
 
+/* How a connection whose connect failed with err (a positive errno; 0: none tried) ends. */
+static enum conn_end connect_end(int err)
+{
+	return err == ECONNREFUSED ? END_CONNECT_REFUSED :
+	       err == ETIMEDOUT ? END_CONNECT_TIMEOUT : END_CONNECT_ERROR;
+}
+
 /*
  * The connect to c's server failed (err: a positive errno): that server is down for a while
  * (balance.h), and the next one is tried, with the client's bytes still queued unread, up to
@@ -215,8 +222,7 @@ static void connect_failed(struct worker *w, struct conn *c, int err)
 		try_server(w, c);
 		return;
 	}
-	worker_conn_end(w, c, err == ECONNREFUSED ? END_CONNECT_REFUSED :
-			      err == ETIMEDOUT ? END_CONNECT_TIMEOUT : END_CONNECT_ERROR);
+	worker_conn_end(w, c, connect_end(err));
 }
 
 /* Connects c to the next server of its backend (balance.h); the hand-off follows. */
@@ -230,8 +236,9 @@ static void try_server(struct worker *w, struct conn *c)
 
 	i = balance_pick(b, st, (const struct sockaddr *)&c->client.ss, c->tried, now_ns());
 	if (i < 0) {
+		/* every server tried: the end is the last one's failure (c->err) */
 		c->detail = "no server left to try";
-		worker_conn_end(w, c, END_CONNECT_ERROR);
+		worker_conn_end(w, c, connect_end(c->err));
 		return;
 	}
 	c->server = i;

@@ -18,6 +18,7 @@
 #include "health.h"
 #include "health_tls.h"
 #include "log.h"
+#include "proxy_proto.h"
 
 #define HELLO_MAX 2048
 #define FIRST_CHECK_WITHIN_MS 1000	/* the first check of a new server, jittered */
@@ -30,6 +31,7 @@ struct check {
 	char *backend, *server;		/* names for the log */
 	struct addr addr;
 	struct config_health cfg;	/* cfg.sni is owned here */
+	unsigned int proxy_protocol;	/* the backend's: its servers expect the header first */
 	enum check_phase phase;
 	int fd;
 	uint64_t due_ns, deadline_ns;	/* next check; the running one's end */
@@ -100,6 +102,7 @@ static int check_set(struct check *c, const struct config_backend *b, size_t i)
 	c->server = server;
 	c->cfg = b->health;
 	c->cfg.sni = sni;
+	c->proxy_protocol = b->proxy_protocol;
 	c->addr = b->servers[i].addr;
 	return 0;
 }
@@ -141,6 +144,27 @@ static size_t count_checked(const struct config *cfg)
 	return n;
 }
 
+/* Whether server state st still serves in g (its backend has no health checks now). */
+static bool still_served(const struct config_gen *g, const struct server_state *st)
+{
+	for (size_t k = 0; k < g->cfg.n_backends; k++)
+		for (size_t i = 0; i < g->cfg.backends[k].n_servers; i++)
+			if (g->balance[k].servers[i] == st)
+				return true;
+	return false;
+}
+
+/* A reload took c's backend's checks away: a server they held down is up from now on. */
+static void unchecked(const struct check *c)
+{
+	if (!atomic_load(&c->st->check_down))
+		return;
+	atomic_store(&c->st->check_down, false);
+	atomic_store(&c->st->check_since_rt, realtime_ns());
+	pr_info("health: server %s of backend %s is up: its health checks were removed",
+		c->server, c->backend);
+}
+
 /*
  * The checks of g's servers: a server whose state was checked already keeps its check (the
  * one running goes on, the counts in a row stay); the others start within a second. Checks of
@@ -171,8 +195,11 @@ static int adopt(struct health *h, struct config_gen *g)
 			list[m++] = c;
 		}
 	}
-	for (size_t k = 0; k < h->n; k++)
+	for (size_t k = 0; k < h->n; k++) {
+		if (h->checks[k] && still_served(g, h->checks[k]->st))
+			unchecked(h->checks[k]);
 		check_free(h->checks[k]);
+	}
 	free(h->checks);
 	h->checks = list;
 	h->n = m;
@@ -258,21 +285,42 @@ static void finish(struct health *h, struct check *c, enum check_result r, uint6
 	}
 }
 
-static void send_hello(struct health *h, struct check *c, uint64_t now)
+/*
+ * What a check sends once connected: a PROXY header when the backend sends one (a server that
+ * expects it takes anything else for an error; v1 UNKNOWN or v2 LOCAL, as HAProxy's checks
+ * of a send-proxy server), then with tls a ClientHello. Nothing to send: the check passed.
+ */
+static void send_first(struct health *h, struct check *c, uint64_t now)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-	uint8_t hello[HELLO_MAX];
-	ssize_t len, n;
+	uint8_t out[PP2_HDR_LEN + HELLO_MAX];
+	size_t len = 0;
+	ssize_t n;
 
-	len = health_tls_hello(h->tls, c->cfg.sni, hello, sizeof(hello));
-	if (len < 0) {
+	if (c->proxy_protocol && pp_encode_local(c->proxy_protocol, out, sizeof(out), &len)) {
 		finish(h, c, CHECK_ERROR, now);
 		return;
 	}
-	n = send(c->fd, hello, (size_t)len, MSG_NOSIGNAL);
-	if (n != len) {
+	if (c->cfg.tls) {
+		n = health_tls_hello(h->tls, c->cfg.sni, out + len, sizeof(out) - len);
+		if (n < 0) {
+			finish(h, c, CHECK_ERROR, now);
+			return;
+		}
+		len += (size_t)n;
+	}
+	if (!len) {
+		finish(h, c, CHECK_OK, now);
+		return;
+	}
+	n = send(c->fd, out, len, MSG_NOSIGNAL);
+	if (n != (ssize_t)len) {
 		/* a fresh socket's send buffer takes a ClientHello whole */
 		finish(h, c, n < 0 ? result_of(errno) : CHECK_ERROR, now);
+		return;
+	}
+	if (!c->cfg.tls) {
+		finish(h, c, CHECK_OK, now);
 		return;
 	}
 	c->phase = PHASE_READING;
@@ -289,10 +337,8 @@ static void on_connected(struct health *h, struct check *c, uint64_t now)
 		err = errno;
 	if (err)
 		finish(h, c, result_of(err), now);
-	else if (!c->cfg.tls)
-		finish(h, c, CHECK_OK, now);
 	else
-		send_hello(h, c, now);
+		send_first(h, c, now);
 }
 
 static void on_answer(struct health *h, struct check *c, uint64_t now)

@@ -524,6 +524,29 @@ int pp1_encode(const struct sockaddr *src, const struct sockaddr *dst, uint8_t *
 	return 0;
 }
 
+int pp_encode_local(unsigned int version, uint8_t *buf, size_t size, size_t *len)
+{
+	static const char v1[] = "PROXY UNKNOWN\r\n";
+
+	if (version == 1) {
+		if (size < sizeof(v1) - 1)
+			return -ENOSPC;
+		memcpy(buf, v1, sizeof(v1) - 1);
+		*len = sizeof(v1) - 1;
+		return 0;
+	}
+	if (version != 2)
+		return -EINVAL;
+	if (size < PP2_HDR_LEN)
+		return -ENOSPC;
+	memcpy(buf, pp2_sig, sizeof(pp2_sig));
+	buf[12] = PP2_VERSION | PP2_CMD_LOCAL;
+	buf[13] = PP2_FAM_UNSPEC;	/* and transport UNSPEC */
+	put_be16(buf + 14, 0);
+	*len = PP2_HDR_LEN;
+	return 0;
+}
+
 static size_t put_tlv(uint8_t *p, uint8_t type, const void *val, size_t vlen)
 {
 	p[0] = type;

@@ -106,6 +106,13 @@ int pp1_encode(const struct sockaddr *src, const struct sockaddr *dst, uint8_t *
 int pp2_encode(const struct sockaddr *src, const struct sockaddr *dst,
 	       const struct pp2_tlvs *tlvs, uint8_t *buf, size_t size, size_t *len);
 
+/*
+ * The header of a connection that relays no client, a health check's: v1 "PROXY UNKNOWN\r\n",
+ * v2 command LOCAL with no address (the receiver uses the connection's own). 0, -EINVAL (a
+ * version other than 1 or 2) or -ENOSPC.
+ */
+int pp_encode_local(unsigned int version, uint8_t *buf, size_t size, size_t *len);
+
 /* CRC32C (Castagnoli, RFC 4960 appendix B) of len bytes, as a v2 header's CRC32C TLV holds. */
 uint32_t pp_crc32c(const uint8_t *buf, size_t len);
 

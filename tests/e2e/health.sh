@@ -11,7 +11,9 @@
 #    why; the health changes are logged;
 #  - a reload keeps the state of servers whose backend and address stay (down stays down, its
 #    check counts go on), and a removed server's live connection runs on to its end while new
-#    ones go elsewhere.
+#    ones go elsewhere; a reload removing health brings up what the checks held down;
+#  - checks of a backend with proxy_protocol send the header first (HAProxy accept-proxy v2,
+#    nginx proxy_protocol v1: both up, nginx logs no broken header).
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
@@ -43,20 +45,59 @@ bg "$T_DIR/tls3.log" openssl s_server -accept 127.0.0.1:9214 -cert tls.crt -key 
 	-cert2 other.crt -key2 other.key -servername other.example.org -servername_fatal -www -quiet
 for ((i = 0; i < 100; i++)); do
 	[ -n "$(ss -Hltn 'sport = :9211')" ] && [ -n "$(ss -Hltn 'sport = :9212')" ] &&
-		[ -n "$(ss -Hltn 'sport = :9214')" ] && break
+		[ -n "$(ss -Hltn 'sport = :9214')" ] && [ -n "$(ss -Hltn 'sport = :9231')" ] &&
+		[ -n "$(ss -Hltn 'sport = :9232')" ] && break
 	sleep 0.05
 done
+# servers that expect a PROXY header before TLS: HAProxy (v2) and nginx (v1)
+cat tls.crt tls.key >tls.pem
+cat >haproxy.cfg <<HAP
+global
+  log stderr format raw local0
+defaults
+  log global
+  timeout connect 3s
+  timeout client 10s
+  timeout server 10s
+frontend pp2
+  mode http
+  bind 127.0.0.1:9231 accept-proxy ssl crt $T_DIR/tls.pem
+  http-request return status 200 content-type text/plain lf-string "haproxy %[src]"
+HAP
+bg "$T_DIR/haproxy.log" haproxy -db -f "$T_DIR/haproxy.cfg"
+cat >nginx.conf <<NGINX
+user root;
+worker_processes 1;
+pid $T_DIR/nginx.pid;
+error_log $T_DIR/nginx-error.log info;
+daemon off;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $T_DIR/nginx-tmp;
+  server {
+    listen [::1]:9232 ssl proxy_protocol;
+    ssl_certificate $T_DIR/tls.crt;
+    ssl_certificate_key $T_DIR/tls.key;
+    location / { default_type text/plain; return 200 "nginx \$proxy_protocol_addr"; }
+  }
+}
+NGINX
+bg "$T_DIR/nginx.log" nginx -c "$T_DIR/nginx.conf" -e "$T_DIR/nginx-error.log"
 # 9215: SYNs dropped (blackholed)
 nft add table inet smxhealth
 nft add chain inet smxhealth out '{ type filter hook output priority 0; }'
 nft add rule inet smxhealth out tcp dport 9215 drop
 
-write_conf() {	# $1: the pair backend's servers
+write_conf() {	# $1: the pair backend's servers; $2: the tcp backend's health (default on)
+	local th='health = { interval_ms = 200; timeout_ms = 150; rise = 2; fall = 3; };'
+	[ $# -ge 2 ] && th=$2
 	cat >smx.conf <<EOF
 listen = (
   { address = "127.0.0.1:8501"; name = "tcp"; },
   { address = "127.0.0.1:8502"; name = "tls"; },
-  { address = "127.0.0.1:8503"; name = "pair"; }
+  { address = "127.0.0.1:8503"; name = "pair"; },
+  { address = "127.0.0.1:8504"; name = "pp"; }
 );
 control = "$CTL";
 metrics = "127.0.0.1:9106";
@@ -64,18 +105,24 @@ timeouts = { connect_ms = 300; };
 backends = {
   tcp = { servers = ( { address = "127.0.0.1:9201"; }, { address = "[::1]:9202"; },
                       { address = "127.0.0.1:9203"; } );
-          health = { interval_ms = 200; timeout_ms = 150; rise = 2; fall = 3; }; };
+          $th };
   tls = { servers = ( { address = "127.0.0.1:9211"; }, { address = "[::1]:9212"; },
                       { address = "127.0.0.1:9213"; }, { address = "127.0.0.1:9214"; },
                       { address = "127.0.0.1:9215"; } );
           health = { interval_ms = 300; timeout_ms = 200; rise = 1; fall = 2; tls = true; }; };
   pair = { balance = "first"; servers = ( $1 );
            health = { interval_ms = 200; rise = 1; fall = 2; }; };
+  pp2 = { address = "127.0.0.1:9231"; proxy_protocol = "v2";
+          health = { interval_ms = 300; rise = 1; fall = 1; tls = true; }; };
+  pp1 = { address = "[::1]:9232"; proxy_protocol = "v1";
+          health = { interval_ms = 300; rise = 1; fall = 1; tls = true; }; };
 };
 routes = (
   { listener = [ "tcp" ]; backend = "tcp"; },
   { listener = [ "tls" ]; sni = [ "tls.example.org" ]; backend = "tls"; },
-  { listener = [ "pair" ]; backend = "pair"; }
+  { listener = [ "pair" ]; backend = "pair"; },
+  { listener = [ "pp" ]; sni = [ "tls.example.org" ]; alpn = [ "h2" ]; backend = "pp1" },
+  { listener = [ "pp" ]; sni = [ "tls.example.org" ]; backend = "pp2" }
 );
 EOF
 }
@@ -140,6 +187,15 @@ for engine in splice sockmap; do
 	check "$engine: 20 curl TLS handshakes all complete, only on the two up servers ($c1/$c2)" \
 		test "$okc" = 20 -a "$c1" = 10 -a "$c2" = 10 -a \
 		"$(srv tls 127.0.0.1:9213 connections)$(srv tls 127.0.0.1:9214 connections)" = 00
+	check "$engine: a PROXY header goes first in the checks: HAProxy (v2) and nginx (v1) are up" \
+		test "$(srv pp2 127.0.0.1:9231 health.last)$(srv pp1 '[::1]:9232' health.last)" = okok -a \
+		"$(srv pp2 127.0.0.1:9231 state)$(srv pp1 '[::1]:9232' state)" = upup
+	check "$engine: ... nginx saw no broken PROXY header" \
+		sh -c "! grep -q 'broken header' '$T_DIR/nginx-error.log'"
+	body=$(curl -sS -k --max-time 5 --http1.1 --resolve tls.example.org:8504:127.0.0.1 \
+		https://tls.example.org:8504/ 2>&1)
+	check "$engine: ... and a client through it is seen by HAProxy with its address ($body)" \
+		test "$body" = "haproxy 127.0.0.1"
 	check "$engine: the log says which servers went down and why" \
 		sh -c "grep -q 'health: server 127.0.0.1:9213 of backend tls is down: 2 check(s) failed in a row (last: not_tls)' '$SMX_LOG' &&
 		       grep -q 'health: server 127.0.0.1:9214 of backend tls is down: .*tls_alert' '$SMX_LOG'"
@@ -223,6 +279,13 @@ print(f.readline().decode().strip(), flush=True)' >held.out 2>&1 &
 	wait "$HELD"
 	check "$engine: ... while its live connection runs on to its end" \
 		test "$(tr '\n' ' ' <held.out)" = "p1 still there "
+	write_conf '{ address = "[::1]:9222"; }' ''
+	"$SOCKMUX" reload --control "$CTL" >reload.out 2>&1
+	check "$engine: reload without health: the server its checks held down is up" \
+		test "$(srv tcp 127.0.0.1:9203 state)" = up
+	check "$engine: ... logged" grep -q \
+		'health: server 127.0.0.1:9203 of backend tcp is up: its health checks were removed' \
+		"$SMX_LOG"
 	serve_one s3 127.0.0.1:9203
 	S3_PID=$BG_PID
 	write_conf '{ address = "127.0.0.1:9221"; }, { address = "[::1]:9222"; }'

@@ -192,6 +192,12 @@ static void test_errors(void)
 		  "backends.b.servers.[0].weight: 300 is out of range 0..256" },
 		{ "an unknown server key", "servers = ( { address = \"127.0.0.1:1\"; wieght = 2; } );",
 		  "unknown key \"wieght\" in backends.b.servers.[0] (known: address, weight, backup)" },
+		{ "a duplicate server", "servers = ( { address = \"127.0.0.1:1\"; },"
+		  " { address = \"[::1]:2\"; }, { address = \"127.0.0.1:1\"; } );",
+		  "backends.b.servers.[2]: duplicate server 127.0.0.1:1 (also servers.[0], line 2)" },
+		{ "every weight 0", "servers = ( { address = \"127.0.0.1:1\"; weight = 0; },"
+		  " { address = \"[::1]:2\"; weight = 0; backup = true; } );",
+		  "backends.b.servers: every server has weight 0: none would ever be chosen" },
 		{ "health not a group", "address = \"127.0.0.1:1\"; health = true;",
 		  "backends.b.health: expected a group" },
 		{ "an unknown health key", "address = \"127.0.0.1:1\"; health = { fal = 3; };",
@@ -205,6 +211,10 @@ static void test_errors(void)
 		  "backends.b.health.sni: sni is sent by TLS checks only: add tls = true" },
 		{ "a bad sni", "address = \"127.0.0.1:1\"; health = { tls = true; sni = \"a b\"; };",
 		  "backends.b.health.sni: invalid server name \"a b\"" },
+		{ "a wildcard sni", "address = \"127.0.0.1:1\"; health = { tls = true; "
+		  "sni = \"*.example.org\"; };", "a check sends one exact name, not a wildcard" },
+		{ "an IP sni", "address = \"127.0.0.1:1\"; health = { tls = true; "
+		  "sni = \"192.0.2.1\"; };", "\"192.0.2.1\": an IP address is not a server name (RFC 6066)" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -579,9 +579,30 @@ static void test_addresses(void)
 	ASSERT_STREQ(pp_status_str(PP_NEED_MORE), "need-more", "pp_status_str");
 }
 
+/* A health check's header: v1 UNKNOWN, v2 LOCAL; sockmux's own parser takes both, addressless. */
+static void test_local(void)
+{
+	uint8_t buf[64];
+	struct pp_header h;
+	size_t len = 0;
+
+	ASSERT_EQ(pp_encode_local(1, buf, sizeof(buf), &len), 0, "v1 local header");
+	ASSERT_TRUE(len == 15 && !memcmp(buf, "PROXY UNKNOWN\r\n", 15), "... is PROXY UNKNOWN");
+	ASSERT_TRUE(pp_parse(buf, len, &h) == PP_OK && !h.has_addr && h.len == len,
+		    "... parses, with no address");
+	ASSERT_EQ(pp_encode_local(2, buf, sizeof(buf), &len), 0, "v2 local header");
+	ASSERT_TRUE(len == 16 && buf[12] == 0x20 && buf[13] == 0 && !buf[14] && !buf[15],
+		    "... version 2, command LOCAL, UNSPEC, no payload");
+	ASSERT_TRUE(pp_parse(buf, len, &h) == PP_OK && h.local && !h.has_addr && h.len == 16,
+		    "... parses as LOCAL, with no address");
+	ASSERT_EQ(pp_encode_local(2, buf, 15, &len), -ENOSPC, "a buffer too small: -ENOSPC");
+	ASSERT_EQ(pp_encode_local(3, buf, sizeof(buf), &len), -EINVAL, "version 3: -EINVAL");
+}
+
 int main(void)
 {
 	tap_plan_start();
+	test_local();
 	test_crc32c();
 	test_v2_encode_bytes();
 	test_v2_encode_v6();

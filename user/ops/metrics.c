@@ -191,6 +191,14 @@ static void server_families(FILE *f, const struct stats_snapshot *s)
 		  "Health checks of the server, by result (ok, failed)." },
 	};
 
+	family(f, "sockmux_server_info", "gauge", "Each configured server (1): its weight, whether "
+	       "it is a backup.");
+	for (size_t i = 0; i < s->n_servers; i++) {
+		fputs("sockmux_server_info", f);
+		server_labels(f, &s->servers[i]);
+		fprintf(f, ",weight=\"%u\",backup=\"%s\"} 1\n", s->servers[i].weight,
+			s->servers[i].backup ? "true" : "false");
+	}
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		family(f, fam[k].name, fam[k].type, fam[k].help);
 		for (size_t i = 0; i < s->n_servers; i++) {

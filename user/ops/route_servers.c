@@ -66,11 +66,18 @@ static const char *hhmmss(uint64_t rt, char *buf, size_t size)
 	return buf;
 }
 
-/* The rule's word for why server i won or lost against the winner. */
-static void rule_words(const struct config_backend *b, const struct known *k, int i, bool won,
-		       bool src_given, char *buf, size_t size)
+/* server i's live connections per weight, as least_conn compares them */
+static double load_of(const struct config_backend *b, const struct known *k, int i)
+{
+	return (double)(k->have[i] ? k->s[i].live : 0) / b->servers[i].weight;
+}
+
+/* The rule's words for why server i won (i == win) or lost against server win. */
+static void rule_words(const struct config_backend *b, const struct known *k, int i, int win,
+		       char *buf, size_t size)
 {
 	unsigned long long live = k->have[i] ? (unsigned long long)k->s[i].live : 0;
+	bool won = i == win;
 
 	switch (b->balance) {
 	case BALANCE_FIRST:
@@ -78,13 +85,18 @@ static void rule_words(const struct config_backend *b, const struct known *k, in
 			 "a server listed earlier is up (balance first)");
 		break;
 	case BALANCE_LEAST_CONN:
-		snprintf(buf, size, "%s connections per weight (%llu live, weight %u; balance "
-			 "least_conn)", won ? "the fewest" : "more", live, b->servers[i].weight);
+		if (!won && load_of(b, k, i) == load_of(b, k, win))
+			snprintf(buf, size, "as loaded as the chosen one (%llu live, weight %u); "
+				 "among equals the round robin decides, and it is not its turn",
+				 live, b->servers[i].weight);
+		else
+			snprintf(buf, size, "%s connections per weight (%llu live, weight %u; "
+				 "balance least_conn)", won ? "the fewest" : "more", live,
+				 b->servers[i].weight);
 		break;
 	case BALANCE_SOURCE_HASH:
-		snprintf(buf, size, "%s for this client's address (balance source_hash)%s",
-			 won ? "the highest score" : "a lower score",
-			 src_given ? "" : "; give --src to see a given client's");
+		snprintf(buf, size, "%s for this client's address (balance source_hash)",
+			 won ? "the highest score" : "a lower score");
 		break;
 	case BALANCE_ROUND_ROBIN:
 		snprintf(buf, size, won ? "next in turn (balance round_robin, weight %u)" :
@@ -94,8 +106,8 @@ static void rule_words(const struct config_backend *b, const struct known *k, in
 }
 
 /* Why server i, not the winner, would not take this connection. */
-static void skipped_why(const struct config_backend *b, const struct known *k, int i,
-			uint64_t main_up, bool src_given, char *buf, size_t size)
+static void skipped_why(const struct config_backend *b, const struct known *k, int i, int win,
+			uint64_t main_up, char *buf, size_t size)
 {
 	const struct stats_server *s = &k->s[i];
 	char when[32];
@@ -110,8 +122,10 @@ static void skipped_why(const struct config_backend *b, const struct known *k, i
 			 hhmmss(s->since_rt, when, sizeof(when)), b->health.interval_ms);
 	} else if (b->servers[i].backup && main_up) {
 		snprintf(buf, size, "backup: used only while no other server is up");
+	} else if (win < 0) {
+		snprintf(buf, size, "up");
 	} else {
-		rule_words(b, k, i, false, src_given, buf, size);
+		rule_words(b, k, i, win, buf, size);
 	}
 }
 
@@ -170,7 +184,11 @@ void route_servers_report(const struct config_backend *b, const struct sockaddr 
 		}
 		return;
 	}
-	pick = balance_pick(b, st, src, 0, now);
+	/* source_hash without a client address: no answer to give but each server's state */
+	pick = b->balance == BALANCE_SOURCE_HASH && !src ? -1 : balance_pick(b, st, src, 0, now);
+	if (pick < 0 && b->balance == BALANCE_SOURCE_HASH && !src)
+		printf("  (balance source_hash: the server depends on the client's address; give "
+		       "--src ADDR)\n");
 	for (size_t i = 0; i < b->n_servers; i++)
 		if (!b->servers[i].backup && b->servers[i].weight && balance_is_up(b, st, (int)i, now))
 			main_up |= 1ull << i;
@@ -179,11 +197,12 @@ void route_servers_report(const struct config_backend *b, const struct sockaddr 
 			if (!balance_is_up(b, st, (int)i, now))
 				snprintf(why, sizeof(why), "every server is down: tried anyway");
 			else
-				rule_words(b, &k, (int)i, true, src != NULL, why, sizeof(why));
+				rule_words(b, &k, (int)i, pick, why, sizeof(why));
 			printf("  server %s: chosen now: %s\n", b->servers[i].text, why);
 		} else {
-			skipped_why(b, &k, (int)i, main_up, src != NULL, why, sizeof(why));
-			printf("  server %s: skipped: %s\n", b->servers[i].text, why);
+			skipped_why(b, &k, (int)i, pick, main_up, why, sizeof(why));
+			printf("  server %s: %s%s\n", b->servers[i].text,
+			       strcmp(why, "up") ? "skipped: " : "", why);
 		}
 	}
 	if (pick >= 0 && b->retries && b->n_servers > 1)

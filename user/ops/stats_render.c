@@ -284,7 +284,7 @@ static const char *const kind_title[STATS__KINDS] = {
 /* The servers of backends with several, or with health checks: up or down, why, since. */
 static void text_servers(FILE *f, const struct stats_snapshot *cur)
 {
-	char name[64], since[32], why[64], checks[48];
+	char name[96], since[32], why[64], checks[48];
 	bool any = false;
 
 	for (size_t i = 0; i < cur->n_servers; i++) {
@@ -296,7 +296,7 @@ static void text_servers(FILE *f, const struct stats_snapshot *cur)
 		if (!several && !sv->checked)
 			continue;
 		if (!any)
-			fprintf(f, "\n%-28s %5s %20s %7s %9s %7s  %s\n", "server", "state", "since",
+			fprintf(f, "\n%-38s %5s %20s %7s %9s %7s  %s\n", "server", "state", "since",
 				"active", "total", "failed", "checks ok/failed, last");
 		any = true;
 		snprintf(name, sizeof(name), "%s %s%s", sv->backend, sv->address,
@@ -311,7 +311,7 @@ static void text_servers(FILE *f, const struct stats_snapshot *cur)
 			stats_server_why(sv, why, sizeof(why));
 		else
 			why[0] = '\0';
-		fprintf(f, "  %-26s %5s %20s %7" PRIu64 " %9" PRIu64 " %7" PRIu64 "  %s%s%s\n",
+		fprintf(f, "  %-36s %5s %20s %7" PRIu64 " %9" PRIu64 " %7" PRIu64 "  %s%s%s\n",
 			name, stats_server_state(sv), utc(sv->since_rt, since, sizeof(since)),
 			sv->live, sv->carried, sv->failed, checks, *why ? "; " : "", why);
 	}

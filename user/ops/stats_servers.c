@@ -39,7 +39,8 @@ static void fill(struct stats_server *r, const struct config_backend *b,
 	r->checks_ok = get(&st->checks_ok);
 	r->checks_failed = get(&st->checks_failed);
 	r->last_check = atomic_load_explicit(&st->last_check, memory_order_relaxed);
-	r->since_rt = start_rt;
+	/* never changed: since it was configured (the start, or the reload that added it) */
+	r->since_rt = st->created_rt > start_rt ? st->created_rt : start_rt;
 	if (r->checked && atomic_load_explicit(&st->check_down, memory_order_relaxed)) {
 		r->down = SERVER_DOWN_CHECK;
 		r->since_rt = check_rt;
@@ -49,7 +50,7 @@ static void fill(struct stats_server *r, const struct config_backend *b,
 	} else {
 		r->down = SERVER_UP;
 		/* up since the later of: the checks said so, the passive down time ended */
-		if (r->checked && check_rt > r->since_rt)
+		if (check_rt > r->since_rt)
 			r->since_rt = check_rt;
 		if (until && to_rt(until, now, rt) > r->since_rt)
 			r->since_rt = to_rt(until, now, rt);
