@@ -164,19 +164,25 @@ static void input_init(struct route_input *in, struct worker *w, const struct co
 	in->md = w->regex_md;
 }
 
-void hello_first_look(struct worker *w, struct conn *c)
+/* Before any byte of the client's own: a route that needs none is taken. True if decided. */
+static bool look_before_bytes(struct worker *w, struct conn *c)
 {
 	struct sniff_result sr;
 	struct route_input in;
 
-	/* on an accept_proxy listener the client is known from its PROXY header only */
-	if (c->gen->cfg.listeners[c->listener].accept_proxy)
-		return;
 	input_init(&in, w, c);
 	in.pending = true;
 	sniff(NULL, 0, &sr);
 	in.maybe = sr.maybe;
-	decide(w, c, &in, NULL);
+	return decide(w, c, &in, NULL);
+}
+
+void hello_first_look(struct worker *w, struct conn *c)
+{
+	/* on an accept_proxy listener the client is known from its PROXY header only: the
+	 * look is taken once the header is read (hello_event()) */
+	if (!c->gen->cfg.listeners[c->listener].accept_proxy)
+		look_before_bytes(w, c);
 }
 
 /* Ends c whose first bytes cannot be complete any more; false when they still may be. */
@@ -265,6 +271,11 @@ void hello_event(struct worker *w, struct conn *c, uint32_t events)
 		if (!n && c->probing && now_ns() >= c->probe_ns)
 			stop_probing(w, c);
 		if (!n || parse_proxy_header(w, c, (size_t)n, events))
+			return;
+		/* the client is known now: a route that needs no more byte is taken at once,
+		 * not after probe_ms of silence (a server that speaks first, say) */
+		if ((size_t)n == c->pp_in_len && !(events & (EPOLLRDHUP | EPOLLHUP)) &&
+		    look_before_bytes(w, c))
 			return;
 	}
 	if ((size_t)n > c->pp_in_len) {

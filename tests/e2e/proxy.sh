@@ -321,3 +321,31 @@ for engine in sockmap splice; do
 
 	stop_sockmux "$engine"
 done
+
+# A route that needs no byte behind the PROXY header (listener only: a server that speaks
+# first) is taken as soon as the header is read, not after probe_ms (2 s) of silence.
+cat >"$T_DIR/first.conf" <<CONF
+listen = ( { address = "127.0.0.1:8460"; name = "pp"; accept_proxy = true;
+             trusted = [ "127.0.0.0/8" ]; } );
+control = "";
+backends = { banner = { address = "127.0.0.1:9460"; }; };
+routes = ( { listener = [ "pp" ]; backend = "banner"; } );
+CONF
+bg "$T_DIR/banner.log" python3 "$SMX_TOP/tests/tools/smx-balance.py" serve banner=127.0.0.1:9460
+wait_for "$T_DIR/banner.log" 'listening banner' 5
+start_sockmux "$T_DIR/first.conf" splice smx-first || not_ok "first: sockmux starts"
+out=$(python3 -c '
+import socket, time
+t0 = time.monotonic()
+s = socket.create_connection(("127.0.0.1", 8460))
+s.sendall(b"PROXY TCP4 198.18.0.7 127.0.0.1 5555 8460\r\n")
+s.settimeout(5)
+tag = s.makefile("rb").readline().decode().strip()
+print(tag, int((time.monotonic() - t0) * 1000))' 2>&1)
+diag "a silent client behind its PROXY header: $out (tag, ms)"
+check "behind a PROXY header, a route needing no byte is taken at once (under 1 s: $out)" \
+	test "${out% *}" = banner -a "${out#* }" -lt 1000
+sleep 0.2
+check "... with the header's client address" \
+	sh -c "grep -q 'client=198.18.0.7:5555 via=' '$SMX_LOG'"
+stop_sockmux first
