@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * config_servers.c - a backend's servers, balance and retries (see config_servers.h). Pure:
- * no I/O. The round robin order is computed here once, smooth as nginx's (each server's turns
+ * config_servers.c - a backend's servers, balance, retries and transparent keys (see
+ * config_servers.h). Pure: no I/O. The round robin order is computed here once, smooth as nginx's (each server's turns
  * spread evenly over a cycle of sum(weights) picks), so that picking is one atomic increment.
  */
 #include <errno.h>
@@ -11,11 +11,12 @@
 #include "addr.h"
 #include "config_servers.h"
 #include "config_setting.h"
+#include "transparent.h"
 
 #define MAX_WEIGHT 256
 #define MAX_SCHEDULE 4096	/* sum of the weights of one backend */
 
-static const char *const server_keys[] = { "address", "weight", "backup", NULL };
+static const char *const server_keys[] = { "address", "weight", "backup", "transparent", NULL };
 static const char *const balance_names[] = {
 	[BALANCE_ROUND_ROBIN] = "round_robin",
 	[BALANCE_LEAST_CONN] = "least_conn",
@@ -45,8 +46,23 @@ static int parse_address(const config_setting_t *s, char **text, struct addr *ad
 	return *text ? 0 : cfg_err_nomem(err);
 }
 
-static int parse_server(const config_setting_t *g, struct config_server *sv,
-			struct config_error *err)
+/*
+ * A transparent server on a loopback address cannot work: the kernel drops packets from a
+ * client's address to 127.0.0.0/8 or ::1 (unless route_localnet, a hazard). s: where to say so.
+ */
+static int check_transparent(const config_setting_t *s, const struct config_server *sv,
+			     struct config_error *err)
+{
+	if (!sv->transparent || !transparent_is_local(NULL, (const struct sockaddr *)&sv->addr.ss))
+		return 0;
+	return cfg_err_at(err, s, "transparent: a loopback address cannot be reached from a "
+			  "client's address; give the backend an extra address on lo "
+			  "(docs/transparent.md, same host)");
+}
+
+/* Server sv of backend b: its transparent key, else the backend's. */
+static int parse_server(const config_setting_t *g, const struct config_backend *b,
+			struct config_server *sv, struct config_error *err)
 {
 	const config_setting_t *s;
 	int ret;
@@ -59,6 +75,7 @@ static int parse_server(const config_setting_t *g, struct config_server *sv,
 		return ret;
 	sv->line = cfg_line(g);
 	sv->weight = 1;
+	sv->transparent = b->transparent;
 	s = config_setting_get_member(g, "address");
 	if (!s)
 		return cfg_err_at(err, g, "missing required key \"address\"");
@@ -67,6 +84,10 @@ static int parse_server(const config_setting_t *g, struct config_server *sv,
 		ret = cfg_get_opt_uint(g, "weight", 0, MAX_WEIGHT, err, &sv->weight);
 	if (!ret && (s = config_setting_get_member(g, "backup")))
 		ret = cfg_get_bool(s, err, &sv->backup);
+	if (!ret && (s = config_setting_get_member(g, "transparent")))
+		ret = cfg_get_bool(s, err, &sv->transparent);
+	if (!ret)
+		ret = check_transparent(config_setting_get_member(g, "address"), sv, err);
 	return ret;
 }
 
@@ -167,8 +188,8 @@ static int parse_server_list(const config_setting_t *list, struct config_backend
 		return cfg_err_nomem(err);
 	for (int i = 0; i < n; i++) {
 		b->n_servers++;
-		ret = parse_server(config_setting_get_elem(list, (unsigned int)i), &b->servers[i],
-				   err);
+		ret = parse_server(config_setting_get_elem(list, (unsigned int)i), b,
+				   &b->servers[i], err);
 		if (ret)
 			return ret;
 	}
@@ -180,8 +201,11 @@ int config_parse_servers(const config_setting_t *g, struct config_backend *b,
 {
 	const config_setting_t *addr = config_setting_get_member(g, "address");
 	const config_setting_t *list = config_setting_get_member(g, "servers");
+	const config_setting_t *tp = config_setting_get_member(g, "transparent");
 	int ret;
 
+	if (tp && (ret = cfg_get_bool(tp, err, &b->transparent)))
+		return ret;
 	if (addr && list)
 		return cfg_err_at(err, list, "a backend has address or servers, not both");
 	if (!addr && !list)
@@ -192,8 +216,11 @@ int config_parse_servers(const config_setting_t *g, struct config_backend *b,
 			return cfg_err_nomem(err);
 		b->n_servers = 1;
 		b->servers[0].weight = 1;
+		b->servers[0].transparent = b->transparent;
 		b->servers[0].line = cfg_line(addr);
 		ret = parse_address(addr, &b->servers[0].text, &b->servers[0].addr, err);
+		if (!ret)
+			ret = check_transparent(addr, &b->servers[0], err);
 		if (ret)
 			return ret;
 		b->text = strdup(b->servers[0].text);
