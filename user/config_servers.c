@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * config_servers.c - a backend's servers, balance, retries and transparent keys (see
- * config_servers.h). Pure: no I/O. The round robin order is computed here once, smooth as nginx's (each server's turns
- * spread evenly over a cycle of sum(weights) picks), so that picking is one atomic increment.
+ * config_servers.h). Pure: no I/O. The round robin order is computed here once, smooth as
+ * nginx's (each server's turns spread evenly over a cycle of sum(weights) picks), so that
+ * picking is one atomic increment.
  */
 #include <errno.h>
 #include <stdlib.h>
