@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -27,6 +28,7 @@
 #include "privdrop.h"
 #include "ops/reload.h"
 #include "source_limit.h"
+#include "transparent.h"
 #include "worker_loop.h"
 
 /* Descriptors beyond the connections': listeners, epolls, eventfds, BPF maps, control. */
@@ -150,25 +152,61 @@ static int inherit_sockets(struct daemon *d)
 }
 
 /*
+ * Transparent backends set IP_TRANSPARENT on each connection: without CAP_NET_ADMIN (or
+ * CAP_NET_RAW) every one of their connections would fail, so sockmux does not start, naming
+ * the first such backend. 0 or -EPERM.
+ */
+static int check_transparent(const struct config *cfg)
+{
+	const struct config_backend *b = NULL;
+	int err;
+
+	for (size_t i = 0; i < cfg->n_backends && !b; i++)
+		if (transparent_any(&cfg->backends[i]))
+			b = &cfg->backends[i];
+	if (!b)
+		return 0;
+	err = transparent_probe(AF_INET);
+	if (err == -EAFNOSUPPORT)
+		err = transparent_probe(AF_INET6);
+	if (!err)
+		return 0;
+	pr_err("backend \"%s\" (%s:%d) is transparent, but this process may not set "
+	       "IP_TRANSPARENT (%s): it needs CAP_NET_ADMIN (or CAP_NET_RAW); run it as root or "
+	       "grant the capability; `sockmux check -c %s` lists what else is missing",
+	       b->name, cfg->path, b->line, strerror(-err), cfg->path);
+	return err;
+}
+
+/*
  * user = NAME: after binding and loading, before any thread starts (capabilities are per
- * thread).
+ * thread). Transparent backends keep CAP_NET_ADMIN, or CAP_NET_RAW when that is what the
+ * process has (either lets it set IP_TRANSPARENT).
  */
 static int drop_privileges(struct daemon *d)
 {
 	const struct config *cfg = &d->boot->cfg;
-	const char *why = "";
+	const char *why = "", *kept = "";
+	uint64_t keep = 0;
 	int err;
 
 	if (!cfg->user)
 		return 0;
-	err = privdrop(cfg->user, &why);
+	if (config_transparent_servers(cfg)) {
+		bool admin = privdrop_has_cap(CAP_NET_ADMIN);
+
+		keep = 1ull << (admin ? CAP_NET_ADMIN : CAP_NET_RAW);
+		kept = admin ? " and CAP_NET_ADMIN (transparent backends)" :
+			       " and CAP_NET_RAW (transparent backends)";
+	}
+	err = privdrop(cfg->user, keep, &why);
 	if (err) {
 		pr_err("user \"%s\" (%s:%d): %s (%s)", cfg->user, cfg->path, cfg->user_line, why,
 		       strerror(-err));
 		return err;
 	}
-	pr_info("running as user %s (uid %u), keeping only CAP_NET_BIND_SERVICE", cfg->user,
-		(unsigned int)getuid());
+	pr_info("running as user %s (uid %u), keeping only CAP_NET_BIND_SERVICE%s", cfg->user,
+		(unsigned int)getuid(), kept);
 	return 0;
 }
 
@@ -278,6 +316,9 @@ static int daemon_prepare(struct daemon *d, const struct engine_choice *engine)
 	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
 		SOCKMUX_VERSION, boot->n_listeners, boot->n_backends, boot->n_routes,
 		d->n_workers);
+	err = check_transparent(boot);
+	if (err)
+		return err;
 	fit_nofile(d, engine->ops);
 	err = source_limit_init(&d->sources, boot->max_per_source, d->max_connections);
 	if (err) {
