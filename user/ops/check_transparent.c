@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+/*
+ * check_transparent.c - what the host needs for transparent backends (check_transparent.h),
+ * read from the running system:
+ *
+ * - IP_TRANSPARENT may be set (CAP_NET_ADMIN or CAP_NET_RAW): tried on a socket, the one
+ *   test that also holds in user namespaces and under systemd's capability settings;
+ * - a backend on this host (its address is the host's; docs/transparent.md, topology 2):
+ *   a rule "from ADDR lookup T" and, in table T, a local default route;
+ * - a backend on another host (topology 1): a rule "fwmark M lookup T", a local default
+ *   route in T, and an nftables rule marking what comes for a transparent socket
+ *   ("socket transparent 1 meta mark set M").
+ *
+ * Rules and routes are read over rtnetlink (two dumps, a page of code) rather than by parsing
+ * `ip` output, whose format is not an interface; nftables rules are read with `nft list
+ * ruleset`, since decoding nftables expressions from netlink would be most of a libnftnl.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+#include "ops/check_transparent.h"
+#include "transparent.h"
+
+#define MAX_RULES 256
+#define MAX_TABLES 64
+#define DEFAULT_TABLE 100
+#define DEFAULT_MARK 1
+
+struct rule {
+	int family;
+	uint8_t src[16];
+	unsigned int src_len;
+	bool has_mark;
+	uint32_t mark;
+	uint32_t table;
+};
+
+/* What the host has: its rules, and the tables holding a local default route, per family. */
+struct sys {
+	struct rule rules[MAX_RULES];
+	size_t n_rules;
+	uint32_t local_tables[2][MAX_TABLES];	/* [0] IPv4, [1] IPv6 */
+	size_t n_local[2];
+	int problems;
+};
+
+static int fam_index(int family)
+{
+	return family == AF_INET6;
+}
+
+static void add_rule(struct sys *s, const struct nlmsghdr *nh)
+{
+	const struct fib_rule_hdr *frh = NLMSG_DATA(nh);
+	struct rtattr *rta = (struct rtattr *)((char *)frh + NLMSG_ALIGN(sizeof(*frh)));
+	int len = (int)nh->nlmsg_len - NLMSG_LENGTH(sizeof(*frh));
+	struct rule r = { .family = frh->family, .src_len = frh->src_len, .table = frh->table };
+
+	if (frh->action != FR_ACT_TO_TBL || s->n_rules == MAX_RULES)
+		return;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == FRA_SRC && RTA_PAYLOAD(rta) <= sizeof(r.src))
+			memcpy(r.src, RTA_DATA(rta), RTA_PAYLOAD(rta));
+		else if (rta->rta_type == FRA_FWMARK && RTA_PAYLOAD(rta) == 4)
+			r.has_mark = memcpy(&r.mark, RTA_DATA(rta), 4) != NULL;
+		else if (rta->rta_type == FRA_TABLE && RTA_PAYLOAD(rta) == 4)
+			memcpy(&r.table, RTA_DATA(rta), 4);
+	}
+	s->rules[s->n_rules++] = r;
+}
+
+static void add_route(struct sys *s, const struct nlmsghdr *nh)
+{
+	const struct rtmsg *rtm = NLMSG_DATA(nh);
+	struct rtattr *rta = RTM_RTA(rtm);
+	int len = (int)RTM_PAYLOAD(nh), f = fam_index(rtm->rtm_family);
+	uint32_t table = rtm->rtm_table;
+
+	if (rtm->rtm_type != RTN_LOCAL || rtm->rtm_dst_len || s->n_local[f] == MAX_TABLES)
+		return;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == RTA_TABLE && RTA_PAYLOAD(rta) == 4)
+			memcpy(&table, RTA_DATA(rta), 4);
+	s->local_tables[f][s->n_local[f]++] = table;
+}
+
+/* One rtnetlink dump (RTM_GETRULE or RTM_GETROUTE) of family into s. 0 or -errno. */
+static int dump(struct sys *s, int type, int family)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rtm;	/* fib_rule_hdr has the same size and leading family */
+	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = (uint16_t)type,
+			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		  .rtm = { .rtm_family = (unsigned char)family } };
+	char buf[16384];
+	int fd, err = 0;
+	bool done = false;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		err = -errno;
+	while (!err && !done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+		int left = (int)n;
+
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+			} else if (nh->nlmsg_type == NLMSG_ERROR) {
+				err = -EIO;
+				break;
+			} else if (nh->nlmsg_type == RTM_NEWRULE) {
+				add_rule(s, nh);
+			} else if (nh->nlmsg_type == RTM_NEWROUTE) {
+				add_route(s, nh);
+			}
+		}
+	}
+	close(fd);
+	return err;
+}
+
+static bool table_is_local(const struct sys *s, int family, uint32_t table)
+{
+	int f = fam_index(family);
+
+	for (size_t i = 0; i < s->n_local[f]; i++)
+		if (s->local_tables[f][i] == table)
+			return true;
+	return false;
+}
+
+/* addr (16 or 4 bytes by family) lies in the rule's source prefix, which is not empty */
+static bool rule_has_src(const struct rule *r, const uint8_t *addr)
+{
+	unsigned int bits = r->src_len, full = bits / 8;
+
+	if (!bits || memcmp(r->src, addr, full))
+		return false;
+	return bits % 8 == 0 || !((r->src[full] ^ addr[full]) & (0xff00 >> (bits % 8)));
+}
+
+/* The first rule of family with a local default route behind it that matches: from addr, or
+ * (addr NULL) a fwmark. NULL when none. */
+static const struct rule *find_rule(const struct sys *s, int family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < s->n_rules; i++) {
+		const struct rule *r = &s->rules[i];
+
+		if (r->family != family || !table_is_local(s, family, r->table))
+			continue;
+		if (addr ? rule_has_src(r, addr) : r->has_mark)
+			return r;
+	}
+	return NULL;
+}
+
+static void print_route_cmd(FILE *f, int family, uint32_t table)
+{
+	if (family == AF_INET6)
+		fprintf(f, "             ip -6 route add local ::/0 dev lo table %u\n", table);
+	else
+		fprintf(f, "             ip route add local 0.0.0.0/0 dev lo table %u\n", table);
+}
+
+/* The interface holding addr, "" when none does. */
+static void addr_dev(const struct sockaddr *sa, char *dev, size_t size)
+{
+	struct local_addrs one = { 0 };
+	struct ifaddrs *ifa, *p;
+
+	*dev = 0;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (p = ifa; p; p = p->ifa_next) {
+		if (!p->ifa_addr || local_addrs_add(&one, p->ifa_addr))
+			continue;
+		if (transparent_is_local(&one, sa) && !*dev)
+			snprintf(dev, size, "%s", p->ifa_name);
+		local_addrs_free(&one);
+	}
+	freeifaddrs(ifa);
+}
+
+/* Topology 2: server at sa (unmapped), an address of this host. */
+static void check_same_host(struct sys *s, const char *backend, const struct sockaddr *sa,
+			    FILE *f)
+{
+	int family = sa->sa_family;
+	const uint8_t *bytes = family == AF_INET6 ?
+				       ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr :
+				       (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	const struct rule *r = find_rule(s, family, bytes);
+	char a[ADDR_STRLEN], host[ADDR_STRLEN], dev[IF_NAMESIZE + 1];
+
+	addr_format(sa, a, sizeof(a));
+	snprintf(host, sizeof(host), "%s", a + (family == AF_INET6));
+	*strrchr(host, family == AF_INET6 ? ']' : ':') = 0;
+	addr_dev(sa, dev, sizeof(dev));
+	if (strcmp(dev, "lo")) {
+		s->problems++;
+		fprintf(f, "  MISSING  %s (backend %s, this host): the address is on %s, not on lo: "
+			"a rule from it would deliver all the host's traffic from it locally; give "
+			"the backend an address of its own on lo:\n"
+			"             ip %saddr add %s/%d dev lo\n", a, backend, dev,
+			family == AF_INET6 ? "-6 " : "", family == AF_INET6 ? "2001:db8:ffff::1" :
+			"192.168.127.1", family == AF_INET6 ? 128 : 32);
+	}
+	if (r) {
+		fprintf(f, "  ok       %s (backend %s, this host): rule from it to table %u, which "
+			"has a local default route\n", a, backend, r->table);
+		return;
+	}
+	s->problems++;
+	fprintf(f, "  MISSING  %s (backend %s, this host): its replies to clients must be "
+		"delivered here: add\n             ip %srule add from %s lookup %u\n", a, backend,
+		family == AF_INET6 ? "-6 " : "", host, DEFAULT_TABLE);
+	print_route_cmd(f, family, DEFAULT_TABLE);
+}
+
+/* `nft list ruleset` has a rule marking packets of transparent sockets: 1, 0, -1 unknown */
+static int nft_marks(void)
+{
+	char line[512];
+	int found = 0;
+	FILE *p = popen("nft list ruleset 2>/dev/null", "r");
+
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		if (strstr(line, "socket transparent 1") && strstr(line, "mark set"))
+			found = 1;
+	if (pclose(p) != 0)
+		return -1;
+	return found;
+}
+
+/* Topology 1: servers of family on other hosts; their mark into *mark. */
+static void check_other_host(struct sys *s, int family, uint32_t *mark, FILE *f)
+{
+	const struct rule *r = find_rule(s, family, NULL);
+	const char *v = family == AF_INET6 ? "IPv6" : "IPv4", *ip = family == AF_INET6 ? "-6 " : "";
+
+	if (r) {
+		*mark = r->mark;
+		fprintf(f, "  ok       %s backends on other hosts: rule fwmark %u to table %u, which "
+			"has a local default route\n", v, r->mark, r->table);
+		return;
+	}
+	s->problems++;
+	fprintf(f, "  MISSING  %s backends on other hosts: replies marked for a transparent "
+		"socket must be delivered here: add\n"
+		"             ip %srule add fwmark %u lookup %u\n", v, ip, DEFAULT_MARK,
+		DEFAULT_TABLE);
+	print_route_cmd(f, family, DEFAULT_TABLE);
+}
+
+/* Topology 1, both families: the nftables rule that marks replies with mark. */
+static void check_nft(struct sys *s, uint32_t mark, FILE *f)
+{
+	int nft = nft_marks();
+
+	if (nft == 1) {
+		fprintf(f, "  ok       backends on other hosts: nftables marks packets for "
+			"transparent sockets\n");
+		return;
+	}
+	if (nft < 0) {
+		fprintf(f, "  unknown  backends on other hosts: `nft list ruleset` failed (not "
+			"installed, or not root): cannot tell whether replies are marked\n");
+		return;
+	}
+	s->problems++;
+	fprintf(f, "  MISSING  backends on other hosts: no nftables rule marks replies for "
+		"transparent sockets: add (IPv4 and IPv6 alike)\n"
+		"             nft add table inet sockmux\n"
+		"             nft add chain inet sockmux divert "
+		"'{ type filter hook prerouting priority mangle; }'\n"
+		"             nft add rule inet sockmux divert meta l4proto tcp socket transparent 1 "
+		"meta mark set %u accept\n", mark);
+}
+
+static void check_capability(struct sys *s, FILE *f)
+{
+	int err = transparent_probe(AF_INET);
+
+	if (err == -EAFNOSUPPORT)
+		err = transparent_probe(AF_INET6);
+	if (!err) {
+		fprintf(f, "  ok       IP_TRANSPARENT may be set (CAP_NET_ADMIN or CAP_NET_RAW)\n");
+		return;
+	}
+	s->problems++;
+	fprintf(f, "  MISSING  IP_TRANSPARENT may not be set (%s): sockmux needs CAP_NET_ADMIN "
+		"(or CAP_NET_RAW); run it as root, or grant it, e.g.\n"
+		"             setcap cap_net_admin,cap_net_bind_service+ep /usr/sbin/sockmux\n"
+		"             (systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_BIND_SERVICE)\n",
+		strerror(-err));
+}
+
+int check_transparent(const struct config *cfg, FILE *f)
+{
+	static struct sys s;	/* 10 KiB: not on the stack */
+	struct local_addrs la = { 0 };
+	bool other[2] = { false, false };
+	uint32_t mark = DEFAULT_MARK;
+	struct addr a;
+
+	if (!config_transparent_servers(cfg))
+		return 0;
+	memset(&s, 0, sizeof(s));
+	fprintf(f, "transparent: what this host has (uid %u, network namespace of this "
+		"process):\n", (unsigned int)geteuid());
+	check_capability(&s, f);
+	if (local_addrs_load(&la) || dump(&s, RTM_GETRULE, AF_INET) ||
+	    dump(&s, RTM_GETRULE, AF_INET6) || dump(&s, RTM_GETROUTE, AF_INET) ||
+	    dump(&s, RTM_GETROUTE, AF_INET6))
+		fprintf(f, "  unknown  cannot read the host's addresses, rules or routes\n");
+	for (size_t i = 0; i < cfg->n_backends; i++) {
+		const struct config_backend *b = &cfg->backends[i];
+
+		for (size_t j = 0; j < b->n_servers; j++) {
+			if (!b->servers[j].transparent)
+				continue;
+			transparent_unmap((const struct sockaddr *)&b->servers[j].addr.ss, &a);
+			if (transparent_is_local(&la, (const struct sockaddr *)&a.ss))
+				check_same_host(&s, b->name, (const struct sockaddr *)&a.ss, f);
+			else
+				other[fam_index(a.ss.ss_family)] = true;
+		}
+	}
+	if (other[0])
+		check_other_host(&s, AF_INET, &mark, f);
+	if (other[1])
+		check_other_host(&s, AF_INET6, &mark, f);
+	if (other[0] || other[1])
+		check_nft(&s, mark, f);
+	if (other[0] || other[1])
+		fprintf(f, "  note     a backend on another host must send its replies to clients "
+			"through this host (its default route, or policy routing): not checked "
+			"from here\n");
+	fprintf(f, "transparent: %d problem(s); docs/transparent.md explains each step\n",
+		s.problems);
+	local_addrs_free(&la);
+	return s.problems;
+}
