@@ -264,16 +264,20 @@ static int backend_socket(struct worker *w, struct conn *c, const struct config_
 }
 
 /*
- * The servers c may not try: when its backend connects transparently, those of the other
- * family than the client's (an IPv4 client goes over IPv4), unless the client is on this host.
+ * The servers c should not try: when its backend connects transparently, those of the other
+ * family than the client's (an IPv4 client goes over IPv4). *strict: they may not be tried at
+ * all; a client on this host is connected without transparency, so for it they are only a
+ * preference.
  */
 static uint64_t servers_to_skip(struct worker *w, struct conn *c,
-				const struct config_backend *b)
+				const struct config_backend *b, bool *strict)
 {
 	const struct sockaddr *cl = (const struct sockaddr *)&c->client.ss;
 
-	if (!transparent_any(b) || transparent_is_local(&w->local, cl))
+	*strict = false;
+	if (!transparent_any(b))
 		return 0;
+	*strict = !transparent_is_local(&w->local, cl);
 	return transparent_exclude(b, transparent_family(cl));
 }
 
@@ -283,17 +287,25 @@ static void try_server(struct worker *w, struct conn *c)
 	const struct config *cfg = &c->gen->cfg;
 	const struct config_backend *b = &cfg->backends[c->backend];
 	struct backend_state *st = &c->gen->balance[c->backend];
+	const struct sockaddr *cl = (const struct sockaddr *)&c->client.ss;
+	uint64_t skip;
 	struct addr dst;
 	int fd, one = 1, err, i;
+	bool strict;
 
-	if (!c->tries)
-		c->tried |= servers_to_skip(w, c, b);
-	i = balance_pick(b, st, (const struct sockaddr *)&c->client.ss, c->tried, now_ns());
+	skip = servers_to_skip(w, c, b, &strict);
+	/* strict: kept in tried, so that connect_failed() counts them as gone */
+	if (strict)
+		c->tried |= skip;
+	i = balance_pick(b, st, cl, c->tried | skip, now_ns());
+	if (i < 0 && skip && !strict)
+		i = balance_pick(b, st, cl, c->tried, now_ns());
 	if (i < 0) {
 		/* before the first try, tried holds only the servers of the wrong family */
-		c->detail = !c->tries && c->tried ?
-				    "transparent: no server of the client's address family" :
-				    "no server left to try";
+		c->detail = c->tries || !c->tried ? "no server left to try" :
+			    transparent_family(cl) == AF_INET ?
+				    "transparent: an IPv4 client, no IPv4 server" :
+				    "transparent: an IPv6 client, no IPv6 server";
 		worker_conn_end(w, c, END_CONNECT_ERROR);
 		return;
 	}

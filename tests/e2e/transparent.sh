@@ -1,0 +1,242 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# transparent.sh - `transparent = true;` backends (docs/transparent.md): the backend sees each
+# client's own address, without a PROXY header (and with one), IPv4 and IPv6, on both
+# engines, in both topologies:
+#
+#   client (198.18.1.2/.3, 2001:db8:1::2/::3)
+#      | vc
+#   sockmux host, this test's namespace (198.18.1.1, 2001:db8:1::1)
+#      | vb                        lo: 198.18.127.40, 2001:db8:127::40 (topology 2's backend)
+#   backend host (198.18.2.2, 2001:db8:2::2), default route via the sockmux host (topology 1)
+#
+# The backends are tests/tools/smx-whoami.py: each connection is told the peer address the
+# server's accept() returned. First `sockmux check` must report what is missing, with the
+# commands (the capability, both rules and routes, the nftables mark); the test then runs the
+# very commands check printed, and check must be content. `run` must refuse to start without
+# the capability. A client on the sockmux host itself (its address, loopback) is served
+# without transparency; an IPv6 client of an IPv4-only transparent backend is refused with a
+# reason; `user = "nobody"` keeps CAP_NET_ADMIN. SMX_TRANSPARENT_CONNS (default 1000)
+# connections in a row per family for topology 1.
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+N=${SMX_TRANSPARENT_CONNS:-1000}
+WHOAMI=$SMX_TOP/tests/tools/smx-whoami.py
+CONF=$T_DIR/smx.conf
+CTL=$T_DIR/control.sock
+
+skip() {
+	echo "ok 1 # SKIP $*"
+	T_N=1
+	exit 0
+}
+for tool in nft nsenter setpriv python3; do
+	command -v "$tool" >/dev/null || skip "$tool is not installed (nftables, util-linux, python3)"
+done
+
+# --- namespaces: client (c) and backend host (b); "p" is this test's own ------------------
+declare -A NS
+in_ns() {
+	local ns=$1
+	shift
+	if [ "$ns" = p ]; then "$@"; else nsenter -t "${NS[$ns]}" -n -- "$@"; fi
+}
+ns_new() {
+	local i
+	bg /dev/null unshare -n sleep infinity
+	NS[$1]=$BG_PID
+	for ((i = 0; i < 200; i++)); do
+		[ "$(readlink "/proc/$BG_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+		sleep 0.01
+	done
+	in_ns "$1" ip link set lo up
+}
+# veth DEV_HERE PEER_NS PEER_DEV: a pair between this namespace and PEER_NS, both up
+veth() {
+	ip link add "$1" type veth peer name "$3" netns "${NS[$2]}" &&
+	ip link set "$1" up && in_ns "$2" ip link set "$3" up
+}
+addr() { in_ns "$1" ip addr add "$2" dev "$3" ${4:+nodad}; }
+
+setup() {
+	ns_new c && ns_new b &&
+	veth vc c vc0 && veth vb b vb0 &&
+	addr p 198.18.1.1/24 vc && addr p 2001:db8:1::1/64 vc 6 &&
+	addr p 198.18.2.1/24 vb && addr p 2001:db8:2::1/64 vb 6 &&
+	addr c 198.18.1.2/24 vc0 && addr c 198.18.1.3/24 vc0 &&
+	addr c 2001:db8:1::2/64 vc0 6 && addr c 2001:db8:1::3/64 vc0 6 &&
+	addr b 198.18.2.2/24 vb0 && addr b 2001:db8:2::2/64 vb0 6 &&
+	in_ns c ip route add default via 198.18.1.1 &&
+	in_ns c ip -6 route add default via 2001:db8:1::1 &&
+	in_ns b ip route add default via 198.18.2.1 &&
+	in_ns b ip -6 route add default via 2001:db8:2::1 &&
+	sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 &&
+	# topology 2: the backend on extra addresses of lo
+	ip addr add 198.18.127.40/32 dev lo && ip addr add 2001:db8:127::40/128 dev lo nodad
+}
+setup || { not_ok "namespaces and veths are set up"; exit 1; }
+ok "namespaces and veths are set up (client, sockmux host, backend host)"
+
+bg "$T_DIR/whoami-b.log" in_ns b python3 "$WHOAMI" serve B 198.18.2.2:8080 "[2001:db8:2::2]:8080"
+bg "$T_DIR/whoami-bpp.log" in_ns b python3 "$WHOAMI" serve B 198.18.2.2:8081 \
+	"[2001:db8:2::2]:8081" --proxy
+bg "$T_DIR/whoami-l.log" python3 "$WHOAMI" serve L 198.18.127.40:8080 "[2001:db8:127::40]:8080"
+bg "$T_DIR/whoami-lpp.log" python3 "$WHOAMI" serve L 198.18.127.40:8081 \
+	"[2001:db8:127::40]:8081" --proxy
+for f in b bpp l lpp; do
+	wait_for "$T_DIR/whoami-$f.log" 'listening .*\]:808' 5 || not_ok "backend $f listens"
+done
+
+# write_conf PP [EXTRA]: PP "" or "v1" (then the backends' PROXY ports)
+write_conf() {
+	local port=8080 pp=""
+	if [ -n "$1" ]; then port=8081; pp="proxy_protocol = \"$1\";"; fi
+	cat >"$CONF" <<CONF
+listen = (
+  { address = "198.18.1.1:443"; name = "remote"; }, { address = "[2001:db8:1::1]:443"; name = "remote"; },
+  { address = "127.0.0.1:443"; name = "remote"; },
+  { address = "198.18.1.1:444"; name = "local"; }, { address = "[2001:db8:1::1]:444"; name = "local"; },
+  { address = "[2001:db8:1::1]:446"; name = "v4only"; }
+);
+backends = {
+  remote = { servers = ( { address = "198.18.2.2:$port"; }, { address = "[2001:db8:2::2]:$port"; } );
+             transparent = true; $pp };
+  local = { servers = ( { address = "198.18.127.40:$port"; }, { address = "[2001:db8:127::40]:$port"; } );
+            transparent = true; $pp };
+  v4only = { address = "198.18.2.2:$port"; transparent = true; $pp };
+};
+routes = ( { listener = [ "remote" ]; backend = "remote"; },
+           { listener = [ "local" ]; backend = "local"; },
+           { listener = [ "v4only" ]; backend = "v4only"; } );
+control = "$CTL";
+$2
+CONF
+	chmod 644 "$CONF"
+}
+
+# --- sockmux check and run before the host is ready -----------------------------------------
+write_conf ""
+"$SOCKMUX" check -c "$CONF" >"$T_DIR/check1.out" 2>&1
+# has FILE STRING...: FILE holds every STRING
+has() {
+	local f=$1 s
+	shift
+	for s in "$@"; do grep -qF -- "$s" "$f" || return 1; done
+}
+check "check: the missing fwmark rule is reported with its command" \
+	has "$T_DIR/check1.out" "ip rule add fwmark 1 lookup 100"
+check "check: ... and for IPv6" has "$T_DIR/check1.out" "ip -6 rule add fwmark 1 lookup 100"
+check "check: the local routes of table 100, IPv4 and IPv6" \
+	has "$T_DIR/check1.out" "ip route add local 0.0.0.0/0 dev lo table 100" \
+	"ip -6 route add local ::/0 dev lo table 100"
+check "check: topology 2's rules from the backend's addresses" \
+	has "$T_DIR/check1.out" "ip rule add from 198.18.127.40 lookup 100" \
+	"ip -6 rule add from 2001:db8:127::40 lookup 100"
+check "check: the nftables mark for replies to transparent sockets" \
+	has "$T_DIR/check1.out" "socket transparent 1 meta mark set 1 accept"
+check "check: 5 problems counted" has "$T_DIR/check1.out" "transparent: 5 problem(s)"
+
+NOCAP=(setpriv --inh-caps=-all --bounding-set=-net_admin,-net_raw --)
+"${NOCAP[@]}" "$SOCKMUX" check -c "$CONF" >"$T_DIR/check-nocap.out" 2>&1
+check "check without CAP_NET_ADMIN/CAP_NET_RAW: says IP_TRANSPARENT may not be set" \
+	has "$T_DIR/check-nocap.out" "MISSING  IP_TRANSPARENT may not be set"
+check "check without the capability: gives the setcap command" \
+	has "$T_DIR/check-nocap.out" "setcap cap_net_admin,cap_net_bind_service+ep"
+timeout 10 "${NOCAP[@]}" "$SOCKMUX" run -c "$CONF" >"$T_DIR/run-nocap.log" 2>&1
+rc=$?
+check "run without the capability: refuses to start (exit $rc), naming the backend" \
+	test "$rc" = 1 -a -n "$(grep -F 'backend "remote"' "$T_DIR/run-nocap.log" |
+		grep -F 'needs CAP_NET_ADMIN')"
+
+# the commands check printed, as a user would paste them (each once, in order)
+grep -E '^ +(ip|nft) ' "$T_DIR/check1.out" | sed 's/^ *//' | awk '!seen[$0]++' >"$T_DIR/fix.sh"
+diag "running what check printed: $(tr '\n' ';' <"$T_DIR/fix.sh")"
+check "check's commands run without error" bash -e "$T_DIR/fix.sh"
+"$SOCKMUX" check -c "$CONF" >"$T_DIR/check2.out" 2>&1
+check "check after them: no problem left" has "$T_DIR/check2.out" "transparent: 0 problem(s)"
+grep -E 'MISSING|unknown' "$T_DIR/check2.out" | sed 's/^/# /'
+
+# --- connections ------------------------------------------------------------------------------
+# runs NS ADDR N SRC [EXPECT [EXPECT_PP]]: N connections, every one must see what it expects
+runs() {
+	local out
+	out=$(in_ns "$1" python3 "$WHOAMI" count "$2" "$3" --src "$4" ${5:+--expect "$5"} \
+		${6:+--expect-pp "$6"} 2>&1)
+	LAST=$out
+	[ "$out" = "ok=$3 wrong=0 failed=0" ]
+}
+tcount() { conn_lines | grep -c ' transparent=1 '; }
+
+for engine in splice sockmap; do
+	for pp in "" v1; do
+		tag="$engine${pp:+, PROXY $pp}"
+		n1=$N
+		[ -n "$pp" ] && n1=200
+		write_conf "$pp"
+		if ! start_sockmux "$CONF" "$engine" "smx-$engine$pp"; then
+			not_ok "$tag: sockmux starts"
+			continue
+		fi
+		want=0
+		for c in 198.18.1.2 2001:db8:1::2; do
+			l=198.18.1.1:443
+			[ "$c" = 2001:db8:1::2 ] && l="[2001:db8:1::1]:443"
+			check "$tag: topology 1, $n1 connections in a row from $c: the backend sees $c" \
+				runs c "$l" "$n1" "$c" "$c" "${pp:+$c}"
+			[ "$LAST" = "ok=$n1 wrong=0 failed=0" ] || diag "$LAST"
+			want=$((want + n1))
+		done
+		check "$tag: topology 1, a second client 198.18.1.3 is seen as itself" \
+			runs c 198.18.1.1:443 50 198.18.1.3 198.18.1.3 "${pp:+198.18.1.3}"
+		check "$tag: ... and 2001:db8:1::3" \
+			runs c "[2001:db8:1::1]:443" 50 2001:db8:1::3 2001:db8:1::3 \
+			"${pp:+2001:db8:1::3}"
+		want=$((want + 100))
+		check "$tag: topology 2 (backend on lo), 200 from 198.18.1.2: seen as itself" \
+			runs c 198.18.1.1:444 200 198.18.1.2 198.18.1.2 "${pp:+198.18.1.2}"
+		check "$tag: topology 2, 200 from 2001:db8:1::2: seen as itself" \
+			runs c "[2001:db8:1::1]:444" 200 2001:db8:1::2 2001:db8:1::2 \
+			"${pp:+2001:db8:1::2}"
+		[ "$LAST" = "ok=200 wrong=0 failed=0" ] || diag "$LAST"
+		want=$((want + 400))
+		# clients on the sockmux host itself: no transparency, the backend sees the host
+		check "$tag: a local client (198.18.1.1) is served, seen as the host's 198.18.2.1" \
+			runs p 198.18.1.1:443 20 198.18.1.1 198.18.2.1 "${pp:+198.18.1.1}"
+		check "$tag: a loopback client (127.0.0.1) is served, seen as 198.18.2.1" \
+			runs p 127.0.0.1:443 20 127.0.0.1 198.18.2.1 "${pp:+127.0.0.1}"
+		check "$tag: a local client of the backend on lo is served" \
+			runs p 198.18.1.1:444 20 198.18.1.1 "*"
+		in_ns c python3 "$WHOAMI" count "[2001:db8:1::1]:446" 1 --src 2001:db8:1::2 \
+			>/dev/null 2>&1
+		sleep 0.3
+		check "$tag: every transparent connection's log line says transparent=1 ($want)" \
+			test "$(tcount)" = "$want"
+		check "$tag: no local client's line says transparent=1" \
+			test -z "$(conn_lines | grep -E 'client=(198\.18\.1\.1|127\.0\.0\.1):' |
+				grep ' transparent=1 ')"
+		check "$tag: an IPv6 client of an IPv4-only transparent backend is refused, saying why" \
+			grep -q 'detail="transparent: an IPv6 client, no IPv6 server"' "$SMX_LOG"
+		check "$tag: the log names the engine" \
+			test "$(conn_lines | grep ' transparent=1 ' | grep -c " engine=$engine ")" -gt 0
+		stop_sockmux "$tag"
+	done
+done
+
+# --- user = "nobody" keeps what IP_TRANSPARENT needs --------------------------------------
+if id nobody >/dev/null 2>&1; then
+	chmod 755 "$T_DIR"
+	write_conf "" 'user = "nobody";'
+	if start_sockmux "$CONF" splice smx-nobody; then
+		eff=$(awk '$1 == "CapEff:" { print $2 }' "/proc/$SMX_PID/status")
+		check "user = nobody: CAP_NET_ADMIN and CAP_NET_BIND_SERVICE kept (CapEff $eff)" \
+			test "$eff" = 0000000000001400
+		check "user = nobody: the log says what it kept" \
+			grep -q 'keeping only CAP_NET_BIND_SERVICE and CAP_NET_ADMIN' "$SMX_LOG"
+		check "user = nobody: 100 transparent connections, each seen as its client" \
+			runs c 198.18.1.1:443 100 198.18.1.2 198.18.1.2
+		stop_sockmux "user = nobody"
+	else
+		not_ok "user = nobody: sockmux starts"
+	fi
+fi
