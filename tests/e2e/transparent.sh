@@ -71,9 +71,13 @@ setup() {
 	in_ns c ip -6 route add default via 2001:db8:1::1 &&
 	in_ns b ip route add default via 198.18.2.1 &&
 	in_ns b ip -6 route add default via 2001:db8:2::1 &&
-	sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 &&
-	# topology 2: the backend on extra addresses of lo
-	ip addr add 198.18.127.40/32 dev lo && ip addr add 2001:db8:127::40/128 dev lo nodad
+	# strict reverse-path filtering, as hardened hosts have it: replies still get in
+	sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1 &&
+	sysctl -q -w net.ipv4.conf.vc.rp_filter=1 net.ipv4.conf.vb.rp_filter=1 &&
+	# topology 2: the backend on extra addresses of lo, as docs/transparent.md adds them
+	ip addr add 198.18.127.40/32 dev lo scope host &&
+	ip addr add 2001:db8:127::40/128 dev lo nodad
 }
 setup || { not_ok "namespaces and veths are set up"; exit 1; }
 ok "namespaces and veths are set up (client, sockmux host, backend host)"

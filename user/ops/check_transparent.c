@@ -222,9 +222,9 @@ static void check_same_host(struct sys *s, const char *backend, const struct soc
 		fprintf(f, "  MISSING  %s (backend %s, this host): the address is on %s, not on lo: "
 			"a rule from it would deliver all the host's traffic from it locally; give "
 			"the backend an address of its own on lo:\n"
-			"             ip %saddr add %s/%d dev lo\n", a, backend, dev,
-			family == AF_INET6 ? "-6 " : "", family == AF_INET6 ? "2001:db8:ffff::1" :
-			"192.168.127.1", family == AF_INET6 ? 128 : 32);
+			"             ip %saddr add %s dev lo\n", a, backend, dev,
+			family == AF_INET6 ? "-6 " : "", family == AF_INET6 ? "fd00:127::1/128 nodad" :
+			"192.168.127.1/32 scope host");
 	}
 	if (r) {
 		fprintf(f, "  ok       %s (backend %s, this host): rule from it to table %u, which "
