@@ -16,7 +16,8 @@
 # very commands check printed, and check must be content. `run` must refuse to start without
 # the capability. A client on the sockmux host itself (its address, loopback) is served
 # without transparency; an IPv6 client of an IPv4-only transparent backend is refused with a
-# reason; `user = "nobody"` keeps CAP_NET_ADMIN. SMX_TRANSPARENT_CONNS (default 1000)
+# reason; `user = "nobody"` keeps CAP_NET_ADMIN (and a daemon that dropped it refuses a reload
+# that adds a transparent backend). SMX_TRANSPARENT_CONNS (default 1000)
 # connections in a row per family for topology 1.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -242,5 +243,19 @@ if id nobody >/dev/null 2>&1; then
 		stop_sockmux "user = nobody"
 	else
 		not_ok "user = nobody: sockmux starts"
+	fi
+	# started without a transparent backend, the drop keeps no CAP_NET_ADMIN: a reload
+	# that adds one is refused, and says to restart
+	write_conf "" 'user = "nobody";'
+	sed -i 's/transparent = true;//' "$CONF"
+	if start_sockmux "$CONF" splice smx-nobody2; then
+		write_conf "" 'user = "nobody";'
+		"$SOCKMUX" reload --control "$CTL" >"$T_DIR/reload.out" 2>&1
+		rc=$?
+		check "user = nobody: a reload adding a transparent backend is refused (exit $rc)" \
+			test "$rc" = 1 -a -n "$(grep 'may no longer set IP_TRANSPARENT' "$SMX_LOG")"
+		stop_sockmux "user = nobody, reload refused"
+	else
+		not_ok "user = nobody, no transparent backend: sockmux starts"
 	fi
 fi
