@@ -685,7 +685,8 @@ static const struct bad_case bad_cases[] = {
 	  4, "metrics: invalid address \"localhost:9106\"" },
 	{ "unknown key in a backend lists the PROXY keys",
 	  L1 "backends = { web = { address = \"127.0.0.1:1\"; send_proxy = true; }; };\n" R1,
-	  2, "(known: address, servers, balance, retries, proxy_protocol, proxy_protocol_crc)" },
+	  2, "(known: address, servers, balance, retries, proxy_protocol, proxy_protocol_crc, "
+	  "transparent)" },
 };
 
 static void test_daemon_keys(void)
