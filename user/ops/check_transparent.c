@@ -117,7 +117,8 @@ static int dump(struct sys *s, int type, int family)
 	while (!err && !done) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-		int left = (int)n;
+		/* the kernel pads each message to NLMSG_ALIGNTO: left never wraps */
+		unsigned int left = n > 0 ? (unsigned int)n : 0;
 
 		if (n < 0) {
 			err = -errno;
