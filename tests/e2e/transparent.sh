@@ -102,7 +102,9 @@ listen = (
   { address = "198.18.1.1:443"; name = "remote"; }, { address = "[2001:db8:1::1]:443"; name = "remote"; },
   { address = "127.0.0.1:443"; name = "remote"; },
   { address = "198.18.1.1:444"; name = "local"; }, { address = "[2001:db8:1::1]:444"; name = "local"; },
-  { address = "[2001:db8:1::1]:446"; name = "v4only"; }
+  { address = "[2001:db8:1::1]:446"; name = "v4only"; },
+  { address = "[2001:db8:1::1]:447"; name = "remote"; accept_proxy = true;
+    trusted = [ "2001:db8:1::/64" ]; }
 );
 backends = {
   remote = { servers = ( { address = "198.18.2.2:$port"; }, { address = "[2001:db8:2::2]:$port"; } );
@@ -162,12 +164,18 @@ check "check's commands run without error" bash -e "$T_DIR/fix.sh"
 check "check after them: no problem left" has "$T_DIR/check2.out" "transparent: 0 problem(s)"
 grep -E 'MISSING|unknown' "$T_DIR/check2.out" | sed 's/^/# /'
 
+"$SOCKMUX" route -c "$CONF" --listener remote --src 2001:db8:1::2 >"$T_DIR/route6.out" 2>&1
+check "route: an IPv6 client of the transparent backend may use its IPv6 server only" \
+	grep -qxF "transparent: connected from the client's own address; for [2001:db8:1::2]:0: [2001:db8:2::2]:8080" \
+	"$T_DIR/route6.out"
+
 # --- connections ------------------------------------------------------------------------------
-# runs NS ADDR N SRC [EXPECT [EXPECT_PP]]: N connections, every one must see what it expects
+# runs NS ADDR N SRC [EXPECT [EXPECT_PP [PROXY_LINE]]]: N connections, every one must see
+# what it expects
 runs() {
 	local out
 	out=$(in_ns "$1" python3 "$WHOAMI" count "$2" "$3" --src "$4" ${5:+--expect "$5"} \
-		${6:+--expect-pp "$6"} 2>&1)
+		${6:+--expect-pp "$6"} ${7:+--send-proxy "$7"} 2>&1)
 	LAST=$out
 	[ "$out" = "ok=$3 wrong=0 failed=0" ]
 }
@@ -212,6 +220,15 @@ for engine in splice sockmap; do
 			runs p 127.0.0.1:443 20 127.0.0.1 198.18.2.1 "${pp:+127.0.0.1}"
 		check "$tag: a local client of the backend on lo is served" \
 			runs p 198.18.1.1:444 20 198.18.1.1 "*"
+		# a PROXY header naming an IPv4-mapped client, on an IPv6 listener: the client
+		# goes over IPv4, from its IPv4 address, to the IPv4 server (the header sockmux
+		# sends on keeps the mapped form: its destination, the listener, is IPv6)
+		check "$tag: a client named ::ffff:198.18.1.3 by a PROXY header is connected over IPv4" \
+			runs c "[2001:db8:1::1]:447" 20 2001:db8:1::3 198.18.1.3 \
+			"${pp:+::ffff:198.18.1.3}" \
+			"PROXY TCP6 ::ffff:198.18.1.3 2001:db8:1::1 40000 447"
+		[ "$LAST" = "ok=20 wrong=0 failed=0" ] || diag "$LAST"
+		want=$((want + 20))
 		in_ns c python3 "$WHOAMI" count "[2001:db8:1::1]:446" 1 --src 2001:db8:1::2 \
 			>/dev/null 2>&1
 		sleep 0.3

@@ -7,8 +7,9 @@ serve TAG ADDR:PORT... [--proxy]  one listener per address; each connection gets
                                   --proxy: reads a PROXY v1 line first and adds "pp=SRC_IP".
                                   Prints "listening TAG ADDR" for each, and one line
                                   "conn TAG PEER_IP PEER_PORT [pp=..]" per connection.
-count ADDR:PORT N [--src IP] [--expect IP] [--expect-pp IP]
+count ADDR:PORT N [--src IP] [--expect IP] [--expect-pp IP] [--send-proxy TEXT]
                                   N connections one after another (from --src if given); each
+                                  sends "TEXT\r\n" first if given (a PROXY v1 line), then
                                   reads the line. Prints "ok=K wrong=W failed=F" where ok
                                   means the server saw IP (--expect, default the client's
                                   own address; "*": any), and the first wrong line.
@@ -81,7 +82,7 @@ def read_line(s):
     return data.decode(errors="replace").strip()
 
 
-def count(addr, n, src, expect, expect_pp):
+def count(addr, n, src, expect, expect_pp, send):
     host, port = hostport(addr)
     ok = wrong = failed = 0
     first = ""
@@ -92,6 +93,8 @@ def count(addr, n, src, expect, expect_pp):
             if src:
                 s.bind((src, 0))
             s.connect((host, port))
+            if send:
+                s.sendall(send.encode() + b"\r\n")
             me = s.getsockname()[0]
             words = read_line(s).split()
             want = expect or me
@@ -120,7 +123,7 @@ def main():
         specs = [a for a in args[2:] if a != "--proxy"]
         serve(args[1], specs, proxy)
     if args and args[0] == "count" and len(args) >= 3:
-        opts = {"--src": None, "--expect": None, "--expect-pp": None}
+        opts = {"--src": None, "--expect": None, "--expect-pp": None, "--send-proxy": None}
         rest = args[3:]
         while rest:
             if rest[0] in opts and len(rest) > 1:
@@ -129,7 +132,7 @@ def main():
             else:
                 sys.exit(__doc__)
         sys.exit(count(args[1], int(args[2]), opts["--src"], opts["--expect"],
-                       opts["--expect-pp"]))
+                       opts["--expect-pp"], opts["--send-proxy"]))
     sys.exit(__doc__)
 
 
