@@ -10,8 +10,8 @@
 #      | vb                        lo: 198.18.127.40, 2001:db8:127::40 (topology 2's backend)
 #   backend host (198.18.2.2, 2001:db8:2::2), default route via the sockmux host (topology 1)
 #
-# The backends are tests/tools/smx-whoami.py: each connection is told the peer address the
-# server's accept() returned. First `sockmux check` must report what is missing, with the
+# The backends are tests/tools/smx-whoami.py (each connection is told the peer address the
+# server's accept() returned) and nginx, whose access log holds $remote_addr. First `sockmux check` must report what is missing, with the
 # commands (the capability, both rules and routes, the nftables mark); the test then runs the
 # very commands check printed, and check must be content. `run` must refuse to start without
 # the capability. A client on the sockmux host itself (its address, loopback) is served
@@ -93,6 +93,38 @@ for f in b bpp l lpp; do
 	wait_for "$T_DIR/whoami-$f.log" 'listening .*\]:808' 5 || not_ok "backend $f listens"
 done
 
+# nginx on the backend host, logging $remote_addr: what a real service sees
+HAVE_NGINX=""
+if command -v nginx >/dev/null && command -v curl >/dev/null; then
+	mkdir -p "$T_DIR/nginx-tmp"
+	cat >"$T_DIR/nginx.conf" <<NGINX
+user root;
+worker_processes 1;
+pid $T_DIR/nginx.pid;
+error_log $T_DIR/nginx-error.log;
+daemon off;
+events { worker_connections 256; }
+http {
+  log_format addr 'remote_addr=\$remote_addr';
+  access_log $T_DIR/nginx-access.log addr;
+  client_body_temp_path $T_DIR/nginx-tmp/body;
+  proxy_temp_path $T_DIR/nginx-tmp/proxy;
+  fastcgi_temp_path $T_DIR/nginx-tmp/fastcgi;
+  uwsgi_temp_path $T_DIR/nginx-tmp/uwsgi;
+  scgi_temp_path $T_DIR/nginx-tmp/scgi;
+  server { listen 198.18.2.2:8090; listen [2001:db8:2::2]:8090;
+           location / { return 200 "hello\n"; } }
+}
+NGINX
+	bg "$T_DIR/nginx.log" in_ns b nginx -e "$T_DIR/nginx-error.log" -p "$T_DIR" \
+		-c "$T_DIR/nginx.conf"
+	for ((i = 0; i < 100; i++)); do
+		in_ns b ss -ltn | grep -q '198.18.2.2:8090' && HAVE_NGINX=1 && break
+		sleep 0.05
+	done
+	[ -n "$HAVE_NGINX" ] || not_ok "nginx starts on the backend host"
+fi
+
 # write_conf PP [EXTRA]: PP "" or "v1" (then the backends' PROXY ports)
 write_conf() {
 	local port=8080 pp=""
@@ -103,6 +135,7 @@ listen = (
   { address = "127.0.0.1:443"; name = "remote"; },
   { address = "198.18.1.1:444"; name = "local"; }, { address = "[2001:db8:1::1]:444"; name = "local"; },
   { address = "[2001:db8:1::1]:446"; name = "v4only"; },
+  { address = "198.18.1.1:448"; name = "web"; }, { address = "[2001:db8:1::1]:448"; name = "web"; },
   { address = "[2001:db8:1::1]:447"; name = "remote"; accept_proxy = true;
     trusted = [ "2001:db8:1::/64" ]; }
 );
@@ -112,10 +145,13 @@ backends = {
   local = { servers = ( { address = "198.18.127.40:$port"; }, { address = "[2001:db8:127::40]:$port"; } );
             transparent = true; $pp };
   v4only = { address = "198.18.2.2:$port"; transparent = true; $pp };
+  web = { servers = ( { address = "198.18.2.2:8090"; }, { address = "[2001:db8:2::2]:8090"; } );
+          transparent = true; };
 };
 routes = ( { listener = [ "remote" ]; backend = "remote"; },
            { listener = [ "local" ]; backend = "local"; },
-           { listener = [ "v4only" ]; backend = "v4only"; } );
+           { listener = [ "v4only" ]; backend = "v4only"; },
+           { listener = [ "web" ]; backend = "web"; } );
 control = "$CTL";
 $2
 CONF
@@ -229,6 +265,19 @@ for engine in splice sockmap; do
 			"PROXY TCP6 ::ffff:198.18.1.3 2001:db8:1::1 40000 447"
 		[ "$LAST" = "ok=20 wrong=0 failed=0" ] || diag "$LAST"
 		want=$((want + 20))
+		if [ -n "$HAVE_NGINX" ] && [ -z "$pp" ]; then
+			: >"$T_DIR/nginx-access.log"
+			for i in $(seq 20); do
+				in_ns c curl -s -o /dev/null --interface 198.18.1.2 http://198.18.1.1:448/
+				in_ns c curl -s -o /dev/null --interface 2001:db8:1::2 \
+					"http://[2001:db8:1::1]:448/"
+			done
+			check "$tag: nginx logs \$remote_addr 198.18.1.2 for 20 requests through sockmux" \
+				test "$(grep -cx 'remote_addr=198.18.1.2' "$T_DIR/nginx-access.log")" = 20
+			check "$tag: ... and 2001:db8:1::2 for 20 over IPv6" \
+				test "$(grep -cx 'remote_addr=2001:db8:1::2' "$T_DIR/nginx-access.log")" = 20
+			want=$((want + 40))
+		fi
 		in_ns c python3 "$WHOAMI" count "[2001:db8:1::1]:446" 1 --src 2001:db8:1::2 \
 			>/dev/null 2>&1
 		sleep 0.3
