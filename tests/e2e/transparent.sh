@@ -83,8 +83,11 @@ setup() {
 setup || { not_ok "namespaces and veths are set up"; exit 1; }
 ok "namespaces and veths are set up (client, sockmux host, backend host)"
 
-bg "$T_DIR/whoami-b.log" in_ns b python3 "$WHOAMI" serve B 198.18.2.2:8080 "[2001:db8:2::2]:8080"
-bg "$T_DIR/whoami-bpp.log" in_ns b python3 "$WHOAMI" serve B 198.18.2.2:8081 \
+# started through nsenter itself, not the in_ns function: bg's PID is then the server's own
+IN_B=(nsenter -t "${NS[b]}" -n --)
+bg "$T_DIR/whoami-b.log" "${IN_B[@]}" python3 "$WHOAMI" serve B 198.18.2.2:8080 \
+	"[2001:db8:2::2]:8080"
+bg "$T_DIR/whoami-bpp.log" "${IN_B[@]}" python3 "$WHOAMI" serve B 198.18.2.2:8081 \
 	"[2001:db8:2::2]:8081" --proxy
 bg "$T_DIR/whoami-l.log" python3 "$WHOAMI" serve L 198.18.127.40:8080 "[2001:db8:127::40]:8080"
 bg "$T_DIR/whoami-lpp.log" python3 "$WHOAMI" serve L 198.18.127.40:8081 \
@@ -116,7 +119,7 @@ http {
            location / { return 200 "hello\n"; } }
 }
 NGINX
-	bg "$T_DIR/nginx.log" in_ns b nginx -e "$T_DIR/nginx-error.log" -p "$T_DIR" \
+	bg "$T_DIR/nginx.log" "${IN_B[@]}" nginx -e "$T_DIR/nginx-error.log" -p "$T_DIR" \
 		-c "$T_DIR/nginx.conf"
 	for ((i = 0; i < 100; i++)); do
 		in_ns b ss -ltn | grep -q '198.18.2.2:8090' && HAVE_NGINX=1 && break
