@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ops/check_transparent.h"
 #include "ops/control.h"
 #include "daemon.h"
 #include "daemon_run.h"
@@ -156,7 +157,7 @@ static int inherit_sockets(struct daemon *d)
  * CAP_NET_RAW) every one of their connections would fail, so sockmux does not start, naming
  * the first such backend. 0 or -EPERM.
  */
-static int check_transparent(const struct config *cfg)
+static int may_be_transparent(const struct config *cfg)
 {
 	const struct config_backend *b = NULL;
 	int err;
@@ -176,6 +177,29 @@ static int check_transparent(const struct config *cfg)
 	       "grant the capability; `sockmux check -c %s` lists what else is missing",
 	       b->name, cfg->path, b->line, strerror(-err), cfg->path);
 	return err;
+}
+
+/*
+ * What `sockmux check` would say of the host for transparent backends (rules, routes, the
+ * nftables mark), as one warning: without it, the first sign would be every connection to
+ * them timing out.
+ */
+static void warn_host_not_ready(const struct config *cfg)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	int problems;
+
+	if (!f)
+		return;
+	problems = check_transparent(cfg, f);
+	fclose(f);
+	if (problems > 0)
+		pr_warn("transparent: this host lacks %d thing(s) transparent backends need: their "
+			"connections will time out; `sockmux check -c %s` lists them with the "
+			"commands that add them", problems, cfg->path);
+	free(out);
 }
 
 /*
@@ -316,9 +340,10 @@ static int daemon_prepare(struct daemon *d, const struct engine_choice *engine)
 	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
 		SOCKMUX_VERSION, boot->n_listeners, boot->n_backends, boot->n_routes,
 		d->n_workers);
-	err = check_transparent(boot);
+	err = may_be_transparent(boot);
 	if (err)
 		return err;
+	warn_host_not_ready(boot);
 	fit_nofile(d, engine->ops);
 	err = source_limit_init(&d->sources, boot->max_per_source, d->max_connections);
 	if (err) {

@@ -238,6 +238,7 @@ static int backend_socket(struct worker *w, struct conn *c, const struct config_
 		if (dst->ss.ss_family != family) {
 			c->detail = family == AF_INET ? "transparent: an IPv4 client, an IPv6 server" :
 							"transparent: an IPv6 client, an IPv4 server";
+			c->transparent = true;
 			return -EAFNOSUPPORT;
 		}
 		err = transparent_socket(cl, fd);
@@ -306,6 +307,8 @@ static void try_server(struct worker *w, struct conn *c)
 			    transparent_family(cl) == AF_INET ?
 				    "transparent: an IPv4 client, no IPv4 server" :
 				    "transparent: an IPv6 client, no IPv6 server";
+		/* the log line says transparent=1: it failed as a transparent connection */
+		c->transparent = !c->tries && c->tried;
 		worker_conn_end(w, c, END_CONNECT_ERROR);
 		return;
 	}

@@ -164,6 +164,7 @@ CONF
 # --- sockmux check and run before the host is ready -----------------------------------------
 write_conf ""
 "$SOCKMUX" check -c "$CONF" >"$T_DIR/check1.out" 2>&1
+check_rc=$?
 # has FILE STRING...: FILE holds every STRING
 has() {
 	local f=$1 s
@@ -181,7 +182,12 @@ check "check: topology 2's rules from the backend's addresses" \
 	"ip -6 rule add from 2001:db8:127::40 lookup 100"
 check "check: the nftables mark for replies to transparent sockets" \
 	has "$T_DIR/check1.out" "socket transparent 1 meta mark set 1 accept"
-check "check: 5 problems counted" has "$T_DIR/check1.out" "transparent: 5 problem(s)"
+check "check: 6 problems counted" has "$T_DIR/check1.out" "transparent: 6 problem(s)"
+check "check: exit status 3 (valid, the host not ready)" test "$check_rc" = 3
+check "check: each command once (nothing a paste would add twice)" \
+	test "$(grep -E '^ +(ip|nft) ' "$T_DIR/check1.out" | sort | uniq -d | wc -l)" = 0
+check "check: the IPv4-only backend's IPv6 clients are said to fail" \
+	has "$T_DIR/check1.out" "backend v4only has no IPv6 server"
 
 NOCAP=(setpriv --inh-caps=-all --bounding-set=-net_admin,-net_raw --)
 "${NOCAP[@]}" "$SOCKMUX" check -c "$CONF" >"$T_DIR/check-nocap.out" 2>&1
@@ -200,8 +206,34 @@ grep -E '^ +(ip|nft) ' "$T_DIR/check1.out" | sed 's/^ *//' | awk '!seen[$0]++' >
 diag "running what check printed: $(tr '\n' ';' <"$T_DIR/fix.sh")"
 check "check's commands run without error" bash -e "$T_DIR/fix.sh"
 "$SOCKMUX" check -c "$CONF" >"$T_DIR/check2.out" 2>&1
+check_rc=$?
 check "check after them: no problem left" has "$T_DIR/check2.out" "transparent: 0 problem(s)"
+check "check after them: exit status 0" test "$check_rc" = 0
 grep -E 'MISSING|unknown' "$T_DIR/check2.out" | sed 's/^/# /'
+
+# a mark that the fwmark rule does not want, then a table ip that leaves IPv6 unmarked
+nft flush chain inet sockmux divert
+nft add rule inet sockmux divert meta l4proto tcp socket transparent 1 meta mark set 3 accept
+"$SOCKMUX" check -c "$CONF" >"$T_DIR/check3.out" 2>&1
+check "check: an nftables mark the fwmark rule does not want is reported" \
+	has "$T_DIR/check3.out" "IPv4 backends on other hosts: nftables marks replies with 3, but the fwmark rule wants 1"
+nft delete table inet sockmux
+nft add table ip smxv4
+nft add chain ip smxv4 divert '{ type filter hook prerouting priority mangle; }'
+nft add rule ip smxv4 divert meta l4proto tcp socket transparent 1 meta mark set 1 accept
+"$SOCKMUX" check -c "$CONF" >"$T_DIR/check4.out" 2>&1
+check "check: a table ip marks IPv4 only: IPv6 reported missing" \
+	has "$T_DIR/check4.out" "ok       IPv4 backends on other hosts: nftables marks" \
+	"MISSING  IPv6 backends on other hosts: no nftables rule"
+nft delete table ip smxv4
+grep -E '^ +nft ' "$T_DIR/check1.out" | sed 's/^ *//' | bash -e
+# a same-host backend on an interface's address, not lo: no rule from it is given
+sed -e 's/"198.18.127.40:[0-9]*"/"198.18.1.1:9999"/' "$CONF" >"$T_DIR/onif.conf"
+"$SOCKMUX" check -c "$T_DIR/onif.conf" >"$T_DIR/check5.out" 2>&1
+check "check: a backend on an interface's address: told to use one on lo, given no rule from it" \
+	sh -c "grep -qF '198.18.1.1:9999 (backend local, this host): the address is on' '$T_DIR/check5.out' &&
+	       ! grep -qF 'rule add from 198.18.1.1 ' '$T_DIR/check5.out'"
+grep -E '9999|:[0-9]+: ' "$T_DIR/check5.out" | sed 's/^/# /'
 
 "$SOCKMUX" route -c "$CONF" --listener remote --src 2001:db8:1::2 >"$T_DIR/route6.out" 2>&1
 check "route: an IPv6 client of the transparent backend may use its IPv6 server only" \
@@ -283,6 +315,7 @@ for engine in splice sockmap; do
 		fi
 		in_ns c python3 "$WHOAMI" count "[2001:db8:1::1]:446" 1 --src 2001:db8:1::2 \
 			>/dev/null 2>&1
+		want=$((want + 1))	# its failure is a transparent connection's too
 		sleep 0.3
 		check "$tag: every transparent connection's log line says transparent=1 ($want)" \
 			test "$(tcount)" = "$want"
