@@ -209,7 +209,7 @@ grep -E 'MISSING|unknown' "$T_DIR/check2.out" | sed 's/^/# /'
 
 "$SOCKMUX" route -c "$CONF" --listener remote --src 2001:db8:1::2 >"$T_DIR/route6.out" 2>&1
 check "route: an IPv6 client of the transparent backend may use its IPv6 server only" \
-	grep -qxF "transparent: connected from the client's own address; for [2001:db8:1::2]:0: [2001:db8:2::2]:8080" \
+	grep -qxF "transparent: connected from the client's own address; for [2001:db8:1::2]: [2001:db8:2::2]:8080" \
 	"$T_DIR/route6.out"
 
 # --- connections ------------------------------------------------------------------------------
