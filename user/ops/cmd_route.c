@@ -151,7 +151,7 @@ static void print_transparent(const struct config_backend *b, const struct socka
 	struct local_addrs la = { 0 };
 	char addr[ADDR_STRLEN];
 	uint64_t skip;
-	size_t k, n = 0;
+	size_t k, n = 0, len;
 
 	if (!transparent_any(b))
 		return;
@@ -169,7 +169,12 @@ static void print_transparent(const struct config_backend *b, const struct socka
 	}
 	local_addrs_free(&la);
 	skip = transparent_exclude(b, transparent_family(src));
-	printf("; for %s:", addr_format(src, addr, sizeof(addr)));
+	/* --src without a port: "192.0.2.7:0" and "[2001:db8::7]:0" lose their ":0" */
+	addr_format(src, addr, sizeof(addr));
+	len = strlen(addr);
+	if (len > 2 && !strcmp(addr + len - 2, ":0"))
+		addr[len - 2] = 0;
+	printf("; for %s:", addr);
 	for (k = 0; k < b->n_servers; k++) {
 		if ((skip >> k) & 1)
 			continue;
