@@ -77,3 +77,13 @@ bool config_listener_trusts(const struct config_listener *l, const struct sockad
 			return true;
 	return false;
 }
+
+size_t config_transparent_servers(const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_backends; i++)
+		for (size_t j = 0; j < cfg->backends[i].n_servers; j++)
+			n += cfg->backends[i].servers[j].transparent;
+	return n;
+}

@@ -59,6 +59,8 @@ struct config_server {
 	struct addr addr;
 	unsigned int weight;	/* 0: never chosen by balancing */
 	bool backup;		/* only while no other server is up */
+	bool transparent;	/* connected from the client's own address (the server's
+				 * transparent key, else the backend's) */
 	int line;
 };
 
@@ -88,6 +90,7 @@ struct config_backend {
 	int line;
 	unsigned int proxy_protocol;	/* PROXY header version sent first: 1, 2, or 0 (none) */
 	bool proxy_protocol_crc;	/* v2 only: with a CRC32C TLV */
+	bool transparent;		/* transparent = true: its servers' default */
 	struct config_server *servers;	/* address = "..." is one server of weight 1 */
 	size_t n_servers;
 	enum balance balance;
@@ -155,6 +158,9 @@ struct config_error {
 	char msg[256];		/* names the key path, e.g.
 				 * "routes.[1].backend: no backend named \"webb\"" */
 };
+
+/* How many servers of cfg's backends are transparent (IP_TRANSPARENT, see transparent.h). */
+size_t config_transparent_servers(const struct config *cfg);
 
 /* Releases what config_parse() (config_file.h) filled in; cfg is left empty. */
 void config_free(struct config *cfg);

@@ -39,7 +39,7 @@ static const char *const listen_keys[] = { "address", "name", "accept_proxy", "t
 					   NULL };
 static const char *const backend_keys[] = { "address", "servers", "balance", "retries",
 					    "health", "proxy_protocol", "proxy_protocol_crc",
-					    NULL };
+					    "transparent", NULL };
 static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", "probe_ms", NULL };
 
 /*
@@ -546,6 +546,24 @@ static void print_listener(const struct config_listener *l, FILE *f)
 	fprintf(f, " (line %d)\n", l->line);
 }
 
+/* " transparent", or " transparent=1,0,1" per server when its servers differ */
+static void print_transparent(const struct config_backend *b, FILE *f)
+{
+	size_t j, n = 0;
+
+	for (j = 0; j < b->n_servers; j++)
+		n += b->servers[j].transparent;
+	if (!n)
+		return;
+	if (n == b->n_servers) {
+		fprintf(f, " transparent");
+		return;
+	}
+	fprintf(f, " transparent=");
+	for (j = 0; j < b->n_servers; j++)
+		fprintf(f, "%s%d", j ? "," : "", b->servers[j].transparent);
+}
+
 void config_print(const struct config *cfg, FILE *f)
 {
 	const struct sockaddr *sa;
@@ -580,6 +598,7 @@ void config_print(const struct config *cfg, FILE *f)
 				b->health.tls ? "tls" : "tcp", b->health.interval_ms,
 				b->health.timeout_ms, b->health.rise, b->health.fall,
 				b->health.sni ? " sni=" : "", b->health.sni ? b->health.sni : "");
+		print_transparent(b, f);
 		fprintf(f, " (line %d)\n", b->line);
 	}
 	fprintf(f, "routes:\n");

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * config_servers.c - a backend's servers, balance and retries (see config_servers.h). Pure:
- * no I/O. The round robin order is computed here once, smooth as nginx's (each server's turns
- * spread evenly over a cycle of sum(weights) picks), so that picking is one atomic increment.
+ * config_servers.c - a backend's servers, balance, retries and transparent keys (see
+ * config_servers.h). Pure: no I/O. The round robin order is computed here once, smooth as
+ * nginx's (each server's turns spread evenly over a cycle of sum(weights) picks), so that
+ * picking is one atomic increment.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,11 +13,12 @@
 #include "config_health.h"
 #include "config_servers.h"
 #include "config_setting.h"
+#include "transparent.h"
 
 #define MAX_WEIGHT 256
 #define MAX_SCHEDULE 4096	/* sum of the weights of one backend */
 
-static const char *const server_keys[] = { "address", "weight", "backup", NULL };
+static const char *const server_keys[] = { "address", "weight", "backup", "transparent", NULL };
 static const char *const balance_names[] = {
 	[BALANCE_ROUND_ROBIN] = "round_robin",
 	[BALANCE_LEAST_CONN] = "least_conn",
@@ -46,8 +48,23 @@ static int parse_address(const config_setting_t *s, char **text, struct addr *ad
 	return *text ? 0 : cfg_err_nomem(err);
 }
 
-static int parse_server(const config_setting_t *g, struct config_server *sv,
-			struct config_error *err)
+/*
+ * A transparent server on a loopback address cannot work: the kernel drops packets from a
+ * client's address to 127.0.0.0/8 or ::1 (unless route_localnet, a hazard). s: where to say so.
+ */
+static int check_transparent(const config_setting_t *s, const struct config_server *sv,
+			     struct config_error *err)
+{
+	if (!sv->transparent || !transparent_is_local(NULL, (const struct sockaddr *)&sv->addr.ss))
+		return 0;
+	return cfg_err_at(err, s, "transparent: a loopback address cannot be reached from a "
+			  "client's address; give the backend an extra address on lo "
+			  "(docs/transparent.md, same host)");
+}
+
+/* Server sv of backend b: its transparent key, else the backend's. */
+static int parse_server(const config_setting_t *g, const struct config_backend *b,
+			struct config_server *sv, struct config_error *err)
 {
 	const config_setting_t *s;
 	int ret;
@@ -60,6 +77,7 @@ static int parse_server(const config_setting_t *g, struct config_server *sv,
 		return ret;
 	sv->line = cfg_line(g);
 	sv->weight = 1;
+	sv->transparent = b->transparent;
 	s = config_setting_get_member(g, "address");
 	if (!s)
 		return cfg_err_at(err, g, "missing required key \"address\"");
@@ -68,6 +86,10 @@ static int parse_server(const config_setting_t *g, struct config_server *sv,
 		ret = cfg_get_opt_uint(g, "weight", 0, MAX_WEIGHT, err, &sv->weight);
 	if (!ret && (s = config_setting_get_member(g, "backup")))
 		ret = cfg_get_bool(s, err, &sv->backup);
+	if (!ret && (s = config_setting_get_member(g, "transparent")))
+		ret = cfg_get_bool(s, err, &sv->transparent);
+	if (!ret)
+		ret = check_transparent(config_setting_get_member(g, "address"), sv, err);
 	return ret;
 }
 
@@ -170,7 +192,7 @@ static int parse_server_list(const config_setting_t *list, struct config_backend
 		const config_setting_t *elem = config_setting_get_elem(list, (unsigned int)i);
 
 		b->n_servers++;
-		ret = parse_server(elem, &b->servers[i], err);
+		ret = parse_server(elem, b, &b->servers[i], err);
 		if (ret)
 			return ret;
 		/* a server is known by its backend and address: in stats, metrics, reloads */
@@ -191,8 +213,11 @@ int config_parse_servers(const config_setting_t *g, struct config_backend *b,
 {
 	const config_setting_t *addr = config_setting_get_member(g, "address");
 	const config_setting_t *list = config_setting_get_member(g, "servers");
+	const config_setting_t *tp = config_setting_get_member(g, "transparent");
 	int ret;
 
+	if (tp && (ret = cfg_get_bool(tp, err, &b->transparent)))
+		return ret;
 	if (addr && list)
 		return cfg_err_at(err, list, "a backend has address or servers, not both");
 	if (!addr && !list)
@@ -203,8 +228,11 @@ int config_parse_servers(const config_setting_t *g, struct config_backend *b,
 			return cfg_err_nomem(err);
 		b->n_servers = 1;
 		b->servers[0].weight = 1;
+		b->servers[0].transparent = b->transparent;
 		b->servers[0].line = cfg_line(addr);
 		ret = parse_address(addr, &b->servers[0].text, &b->servers[0].addr, err);
+		if (!ret)
+			ret = check_transparent(addr, &b->servers[0], err);
 		if (ret)
 			return ret;
 		b->text = strdup(b->servers[0].text);

@@ -111,12 +111,13 @@ void conn_log(const struct conn *c)
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);
 	pr_info("conn=%" PRIu64 " client=%s%s listener=%s sni=%s alpn=%s protocol=%s host=%s%s "
-		"route=%s backend=%s%s engine=%s bytes_up=%" PRIu64 " bytes_down=%" PRIu64
+		"route=%s backend=%s%s%s engine=%s bytes_up=%" PRIu64 " bytes_down=%" PRIu64
 		" duration_ms=%" PRIu64 "%s end=%s%s",
 		c->id, client, via, cfg->listeners[c->listener].text,
 		c->proto == PROTO_TLS && c->host ? c->host : "-", c->alpn ? c->alpn : "-",
 		c->sniffed ? sniff_proto_name(c->proto) : "-", c->host ? c->host : "-",
 		c->ech ? " ech=1" : "", route, backend, server,
+		c->transparent ? " transparent=1" : "",
 		c->state == CONN_HANDED_OFF ? engine : "-", c->bytes[0], c->bytes[1], ms, fields,
 		conn_end_str(c->end), detail);
 }

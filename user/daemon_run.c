@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ops/check_transparent.h"
 #include "ops/control.h"
 #include "daemon.h"
 #include "daemon_run.h"
@@ -28,6 +30,7 @@
 #include "privdrop.h"
 #include "ops/reload.h"
 #include "source_limit.h"
+#include "transparent.h"
 #include "worker_loop.h"
 
 /* Descriptors beyond the connections': listeners, epolls, eventfds, BPF maps, control. */
@@ -151,25 +154,84 @@ static int inherit_sockets(struct daemon *d)
 }
 
 /*
+ * Transparent backends set IP_TRANSPARENT on each connection: without CAP_NET_ADMIN (or
+ * CAP_NET_RAW) every one of their connections would fail, so sockmux does not start, naming
+ * the first such backend. 0 or -EPERM.
+ */
+static int may_be_transparent(const struct config *cfg)
+{
+	const struct config_backend *b = NULL;
+	int err;
+
+	for (size_t i = 0; i < cfg->n_backends && !b; i++)
+		if (transparent_any(&cfg->backends[i]))
+			b = &cfg->backends[i];
+	if (!b)
+		return 0;
+	err = transparent_probe(AF_INET);
+	if (err == -EAFNOSUPPORT)
+		err = transparent_probe(AF_INET6);
+	if (!err)
+		return 0;
+	pr_err("backend \"%s\" (%s:%d) is transparent, but this process may not set "
+	       "IP_TRANSPARENT (%s): it needs CAP_NET_ADMIN (or CAP_NET_RAW); run it as root or "
+	       "grant the capability; `sockmux check -c %s` lists what else is missing",
+	       b->name, cfg->path, b->line, strerror(-err), cfg->path);
+	return err;
+}
+
+/*
+ * What `sockmux check` would say of the host for transparent backends (rules, routes, the
+ * nftables mark), as one warning: without it, the first sign would be every connection to
+ * them timing out.
+ */
+static void warn_host_not_ready(const struct config *cfg)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	int problems;
+
+	if (!f)
+		return;
+	problems = check_transparent(cfg, f);
+	fclose(f);
+	if (problems > 0)
+		pr_warn("transparent: this host lacks %d thing(s) transparent backends need: their "
+			"connections will time out; `sockmux check -c %s` lists them with the "
+			"commands that add them", problems, cfg->path);
+	free(out);
+}
+
+/*
  * user = NAME: after binding and loading, before any thread starts (capabilities are per
- * thread).
+ * thread). Transparent backends keep CAP_NET_ADMIN, or CAP_NET_RAW when that is what the
+ * process has (either lets it set IP_TRANSPARENT).
  */
 static int drop_privileges(struct daemon *d)
 {
 	const struct config *cfg = &d->boot->cfg;
-	const char *why = "";
+	const char *why = "", *kept = "";
+	uint64_t keep = 0;
 	int err;
 
 	if (!cfg->user)
 		return 0;
-	err = privdrop(cfg->user, &why);
+	if (config_transparent_servers(cfg)) {
+		bool admin = privdrop_has_cap(CAP_NET_ADMIN);
+
+		keep = 1ull << (admin ? CAP_NET_ADMIN : CAP_NET_RAW);
+		kept = admin ? " and CAP_NET_ADMIN (transparent backends)" :
+			       " and CAP_NET_RAW (transparent backends)";
+	}
+	err = privdrop(cfg->user, keep, &why);
 	if (err) {
 		pr_err("user \"%s\" (%s:%d): %s (%s)", cfg->user, cfg->path, cfg->user_line, why,
 		       strerror(-err));
 		return err;
 	}
-	pr_info("running as user %s (uid %u), keeping only CAP_NET_BIND_SERVICE", cfg->user,
-		(unsigned int)getuid());
+	pr_info("running as user %s (uid %u), keeping only CAP_NET_BIND_SERVICE%s", cfg->user,
+		(unsigned int)getuid(), kept);
 	return 0;
 }
 
@@ -279,6 +341,10 @@ static int daemon_prepare(struct daemon *d, const struct engine_choice *engine)
 	pr_info("sockmux %s starting: %zu listener(s), %zu backend(s), %zu route(s), %u worker(s)",
 		SOCKMUX_VERSION, boot->n_listeners, boot->n_backends, boot->n_routes,
 		d->n_workers);
+	err = may_be_transparent(boot);
+	if (err)
+		return err;
+	warn_host_not_ready(boot);
 	fit_nofile(d, engine->ops);
 	err = source_limit_init(&d->sources, boot->max_per_source, d->max_connections);
 	if (err) {

@@ -34,6 +34,7 @@
 #include "router.h"
 #include "sniff/sniff.h"
 #include "sniff/tls_hello.h"
+#include "transparent.h"
 #include "worker.h"
 
 /* Room for the header sent: v2, IPv6, ALPN and SNI of up to 255 bytes, id, CRC32C. */
@@ -214,7 +215,8 @@ static void connect_failed(struct worker *w, struct conn *c, int err)
 	}
 	c->err = err;
 	c->detail = strerror(err);
-	if (c->tries <= b->retries && c->tries < b->n_servers) {
+	/* tried holds the servers of the wrong family for a transparent connection too */
+	if (c->tries <= b->retries && (size_t)__builtin_popcountll(c->tried) < b->n_servers) {
 		/* closing the socket takes it out of the worker's epoll */
 		close(c->fd[1]);
 		c->fd[1] = -1;
@@ -225,20 +227,99 @@ static void connect_failed(struct worker *w, struct conn *c, int err)
 	worker_conn_end(w, c, connect_end(err));
 }
 
+/*
+ * The socket for c's connect to server sv: bound to the client's own address when sv is
+ * transparent and the client is not on this host (transparent.h), else a plain one; *dst is
+ * where to connect (a transparent connect's unmapped: no mapped address goes on the wire).
+ * 0 or -errno with c->detail set.
+ */
+static int backend_socket(struct worker *w, struct conn *c, const struct config_server *sv,
+			  struct addr *dst, int *fd)
+{
+	const struct sockaddr *cl = (const struct sockaddr *)&c->client.ss;
+	int family = transparent_family(cl), err;
+
+	*dst = sv->addr;
+	if (sv->transparent && !transparent_is_local(&w->local, cl)) {
+		transparent_unmap((const struct sockaddr *)&sv->addr.ss, dst);
+		if (dst->ss.ss_family != family) {
+			c->detail = family == AF_INET ? "transparent: an IPv4 client, an IPv6 server" :
+							"transparent: an IPv6 client, an IPv4 server";
+			c->transparent = true;
+			return -EAFNOSUPPORT;
+		}
+		err = transparent_socket(cl, fd);
+		if (!err) {
+			c->transparent = true;
+			return 0;
+		}
+		/* the address may have become the host's since the set was read: read it again */
+		if ((err != -EADDRINUSE && err != -EADDRNOTAVAIL) || local_addrs_load(&w->local) ||
+		    !transparent_is_local(&w->local, cl)) {
+			c->detail = err == -EPERM ? "transparent: IP_TRANSPARENT not permitted "
+						    "(needs CAP_NET_ADMIN or CAP_NET_RAW)" :
+						    "transparent: cannot bind the client's address";
+			return err;
+		}
+		*dst = sv->addr;
+	}
+	*fd = socket(dst->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*fd < 0) {
+		c->detail = strerror(errno);
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The servers c should not try: when its backend connects transparently, those of the other
+ * family than the client's (an IPv4 client goes over IPv4). *strict: they may not be tried at
+ * all; a client on this host is connected without transparency, so for it they are only a
+ * preference.
+ */
+static uint64_t servers_to_skip(struct worker *w, struct conn *c,
+				const struct config_backend *b, bool *strict)
+{
+	const struct sockaddr *cl = (const struct sockaddr *)&c->client.ss;
+
+	*strict = false;
+	if (!transparent_any(b))
+		return 0;
+	*strict = !transparent_is_local(&w->local, cl);
+	return transparent_exclude(b, transparent_family(cl));
+}
+
 /* Connects c to the next server of its backend (balance.h); the hand-off follows. */
 static void try_server(struct worker *w, struct conn *c)
 {
 	const struct config *cfg = &c->gen->cfg;
 	const struct config_backend *b = &cfg->backends[c->backend];
 	struct backend_state *st = &c->gen->balance[c->backend];
-	const struct addr *a;
+	const struct sockaddr *cl = (const struct sockaddr *)&c->client.ss;
+	uint64_t skip;
+	struct addr dst;
 	int fd, one = 1, err, i;
+	bool strict;
 
-	i = balance_pick(b, st, (const struct sockaddr *)&c->client.ss, c->tried, now_ns());
+	skip = servers_to_skip(w, c, b, &strict);
+	/* strict: kept in tried, so that connect_failed() counts them as gone */
+	if (strict)
+		c->tried |= skip;
+	i = balance_pick(b, st, cl, c->tried | skip, now_ns());
+	if (i < 0 && skip && !strict)
+		i = balance_pick(b, st, cl, c->tried, now_ns());
 	if (i < 0) {
-		/* every server tried: the end is the last one's failure (c->err) */
-		c->detail = "no server left to try";
-		worker_conn_end(w, c, connect_end(c->err));
+		/*
+		 * Every server tried: the end is the last one's failure (c->err). Before the
+		 * first try, tried holds only the servers of the wrong family: the log line
+		 * then says transparent=1, it failed as a transparent connection.
+		 */
+		c->detail = c->tries || !c->tried ? "no server left to try" :
+			    transparent_family(cl) == AF_INET ?
+				    "transparent: an IPv4 client, no IPv4 server" :
+				    "transparent: an IPv6 client, no IPv6 server";
+		c->transparent = !c->tries && c->tried;
+		worker_conn_end(w, c, connect_end(c->tries ? c->err : 0));
 		return;
 	}
 	c->server = i;
@@ -247,20 +328,19 @@ static void try_server(struct worker *w, struct conn *c)
 	/* what an earlier server's failure said is not this try's (tries= tells there were) */
 	c->err = 0;
 	c->detail = NULL;
+	c->transparent = false;
 	balance_take(st, i);
 	c->server_counted = true;
-	a = &b->servers[i].addr;
-	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		c->err = errno;
-		c->detail = strerror(errno);
-		worker_conn_end(w, c, END_INTERNAL);
+	err = backend_socket(w, c, &b->servers[i], &dst, &fd);
+	if (err) {
+		c->err = -err;
+		worker_conn_end(w, c, err == -EAFNOSUPPORT ? END_CONNECT_ERROR : END_INTERNAL);
 		return;
 	}
 	c->fd[1] = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->connect_ns = now_ns();
-	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+	if (connect(fd, (const struct sockaddr *)&dst.ss, dst.len) == 0) {
 		err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET, EPOLL_CTL_ADD);
 		if (err) {
 			connect_failed(w, c, -err);

@@ -6,35 +6,50 @@
  * below 1024. Nothing else is needed afterwards: the sockmap engine's map updates and
  * deletes work on the map descriptors it already holds (since Linux 6.5 bpf() checks
  * privileges only when a map or program is created; tests/e2e/privdrop.sh shows it), and
- * the counters are mmap()ed. Called while the process has one thread: capabilities are per
- * thread, and threads started later inherit the reduced set.
+ * the counters are mmap()ed. A transparent backend (transparent.h) sets IP_TRANSPARENT on
+ * each of its connections, so the caller keeps CAP_NET_ADMIN (or CAP_NET_RAW) too. Called
+ * while the process has one thread: capabilities are per thread, and threads started later
+ * inherit the reduced set.
  */
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "privdrop.h"
 
-static int keep_only(unsigned int cap)
+static int keep_only(uint64_t caps)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
-	data[cap / 32].effective = data[cap / 32].permitted = 1u << (cap % 32);
+	for (unsigned int i = 0; i < 2; i++)
+		data[i].effective = data[i].permitted = (uint32_t)(caps >> (32 * i));
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
 
-int privdrop(const char *user, const char **why)
+bool privdrop_has_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (cap > CAP_LAST_CAP || syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+int privdrop(const char *user, uint64_t keep, const char **why)
 {
 	struct passwd *pw;
 	int err;
 
+	keep |= 1ull << CAP_NET_BIND_SERVICE;
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw) {
@@ -49,7 +64,7 @@ int privdrop(const char *user, const char **why)
 	}
 	/* the bounding set too, while CAP_SETPCAP is still there */
 	for (unsigned int cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (cap != CAP_NET_BIND_SERVICE && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		if (!((keep >> cap) & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
 		    errno != EINVAL) {
 			*why = "cannot shrink the capability bounding set";
 			return -errno;
@@ -60,7 +75,7 @@ int privdrop(const char *user, const char **why)
 		*why = "cannot change uid or gid";
 		return -errno;
 	}
-	err = keep_only(CAP_NET_BIND_SERVICE);
+	err = keep_only(keep);
 	if (err) {
 		*why = "cannot set capabilities";
 		return err;

@@ -20,6 +20,7 @@
 #include "route_regex.h"
 #include "ops/stats.h"
 #include "sniff/tls_hello.h"
+#include "transparent.h"
 
 struct daemon;
 
@@ -79,6 +80,9 @@ struct worker {
 	uint8_t peek[TLS_HELLO_MAX_RAW];	/* MSG_PEEK buffer for every hello on this thread */
 	uint8_t *scratch;		/* WORKER_SCRATCH bytes: engines carrying bytes in user space */
 	pcre2_match_data *regex_md;	/* for routes' regex conditions on this thread */
+	struct local_addrs local;	/* the host's addresses: clients from them are connected
+					 * without transparency (read at start and reload, and
+					 * again when a transparent bind finds one) */
 	struct worker_stats stats;
 };
 

@@ -143,6 +143,9 @@ static void adopt_config(struct worker *w)
 	}
 	config_gen_put(w->gen);
 	w->gen = g;
+	/* addresses added since: a reload is when an operator expects them taken in */
+	if (config_transparent_servers(&g->cfg) && local_addrs_load(&w->local))
+		pr_warn("worker %u: cannot read the host's addresses", w->id);
 }
 
 static void *worker_main(void *arg)
@@ -235,6 +238,8 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 		w->engine_ready = true;
 	}
 	err = worker_listen_update(w, cfg, true);
+	if (!err && config_transparent_servers(cfg))
+		err = local_addrs_load(&w->local);
 	if (err)
 		goto out_fini;
 	return 0;
@@ -284,6 +289,7 @@ void worker_fini(struct worker *w)
 	pcre2_match_data_free(w->regex_md);
 	w->regex_md = NULL;
 	stats_worker_fini(&w->stats);
+	local_addrs_free(&w->local);
 	config_gen_put(w->gen);
 	w->gen = NULL;
 	if (w->wakefd >= 0)

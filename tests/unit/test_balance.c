@@ -191,7 +191,8 @@ static void test_errors(void)
 		{ "weight out of range", "servers = ( { address = \"127.0.0.1:1\"; weight = 300; } );",
 		  "backends.b.servers.[0].weight: 300 is out of range 0..256" },
 		{ "an unknown server key", "servers = ( { address = \"127.0.0.1:1\"; wieght = 2; } );",
-		  "unknown key \"wieght\" in backends.b.servers.[0] (known: address, weight, backup)" },
+		  "unknown key \"wieght\" in backends.b.servers.[0] (known: address, weight, backup, "
+		  "transparent)" },
 		{ "a duplicate server", "servers = ( { address = \"127.0.0.1:1\"; },"
 		  " { address = \"[::1]:2\"; }, { address = \"127.0.0.1:1\"; } );",
 		  "backends.b.servers.[2]: duplicate server 127.0.0.1:1 (also servers.[0], line 2)" },

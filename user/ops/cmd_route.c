@@ -20,6 +20,7 @@
 #include "router.h"
 #include "sniff/sniff.h"
 #include "sniff/tls_hello.h"
+#include "transparent.h"
 
 const char cmd_route_usage[] =
 	"usage: sockmux route -c FILE [--listener NAME] [--protocol P] [--sni NAME | --host NAME]\n"
@@ -147,6 +148,49 @@ static int route_query_build(struct route_query *q)
 	return 0;
 }
 
+/*
+ * For a transparent backend: that it is, and with --src which of its servers that client may
+ * use (those of its family; a client on this host: any, without transparency).
+ */
+static void print_transparent(const struct config_backend *b, const struct sockaddr *src)
+{
+	struct local_addrs la = { 0 };
+	char addr[ADDR_STRLEN];
+	uint64_t skip;
+	size_t k, n = 0, len;
+
+	if (!transparent_any(b))
+		return;
+	printf("transparent: connected from the client's own address");
+	if (!src) {
+		printf(" (over the client's family; --src tells which servers)\n");
+		return;
+	}
+	local_addrs_load(&la);
+	if (transparent_is_local(&la, src)) {
+		printf(" unless it is on this host, as %s is: without transparency\n",
+		       addr_format(src, addr, sizeof(addr)));
+		local_addrs_free(&la);
+		return;
+	}
+	local_addrs_free(&la);
+	skip = transparent_exclude(b, transparent_family(src));
+	/* --src without a port: "192.0.2.7:0" and "[2001:db8::7]:0" lose their ":0" */
+	addr_format(src, addr, sizeof(addr));
+	len = strlen(addr);
+	if (len > 2 && !strcmp(addr + len - 2, ":0"))
+		addr[len - 2] = 0;
+	printf("; for %s:", addr);
+	for (k = 0; k < b->n_servers; k++) {
+		if ((skip >> k) & 1)
+			continue;
+		printf(" %s", addr_format((const struct sockaddr *)&b->servers[k].addr.ss, addr,
+					  sizeof(addr)));
+		n++;
+	}
+	printf("%s\n", n ? "" : " none: no server of its family, the connection would fail");
+}
+
 /* Prints why each route up to the winner does or does not match, then the verdict: 0 or 2. */
 static int route_report(const struct config *cfg, const struct route_input *in,
 			const char *control)
@@ -177,6 +221,7 @@ static int route_report(const struct config *cfg, const struct route_input *in,
 	if (b->n_servers > 1)
 		printf(" (balance %s, retries %u)", config_balance_name(b->balance), b->retries);
 	printf("\n");
+	print_transparent(b, in->src);
 	/* several servers, or checked ones: which one now, as the running daemon sees them */
 	if (b->n_servers > 1 || b->health.on)
 		route_servers_report(b, in->src, *cfg->control ? control : NULL);

@@ -17,6 +17,7 @@
 #include "health.h"
 #include "log.h"
 #include "ops/reload.h"
+#include "transparent.h"
 #include "worker_loop.h"
 
 static bool has_listener(const struct config *cfg, const struct addr *a)
@@ -68,6 +69,27 @@ static void log_listener_diff(const struct config *old, const struct config *cfg
 			pr_info("reload: no longer listening on %s", old->listeners[i].text);
 }
 
+/*
+ * A configuration with transparent backends needs IP_TRANSPARENT, which a daemon that dropped
+ * its privileges without such a backend (user =) no longer may set. 0 or -EPERM (msg says).
+ */
+static int transparent_allowed(const struct config *cfg, char *msg, size_t size)
+{
+	int err;
+
+	if (!config_transparent_servers(cfg))
+		return 0;
+	err = transparent_probe(AF_INET);
+	if (err == -EAFNOSUPPORT)
+		err = transparent_probe(AF_INET6);
+	if (!err)
+		return 0;
+	snprintf(msg, size, "%s: a backend is transparent, but this process may no longer set "
+		 "IP_TRANSPARENT (%s): restart sockmux to get CAP_NET_ADMIN", cfg->path,
+		 strerror(-err));
+	return -EPERM;
+}
+
 int daemon_reload(struct daemon *d, char *msg, size_t size)
 {
 	const char *path = d->boot->cfg.path;
@@ -86,6 +108,14 @@ int daemon_reload(struct daemon *d, char *msg, size_t size)
 		else
 			snprintf(msg, size, "%s: %s", path, err.msg);
 		pr_err("reload: %s; the running configuration stays", msg);
+		return ret;
+	}
+	ret = transparent_allowed(&cfg, msg, size);
+	if (ret) {
+		sd_notify(0, "READY=1\nSTATUS=reload rejected: IP_TRANSPARENT not permitted");
+		atomic_fetch_add(&d->reloads_failed, 1);
+		pr_err("reload: %s; the running configuration stays", msg);
+		config_free(&cfg);
 		return ret;
 	}
 	warn_fixed(&d->boot->cfg, &cfg);
