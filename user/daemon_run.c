@@ -46,8 +46,8 @@ static rlim_t nr_open(void)
 }
 
 /*
- * A connection holds 2 sockets and the descriptors its engine needs (splice: two pipes); an
- * engine may keep a reserve (sockmap: for the connections its fallback carries). As HAProxy
+ * A connection holds 2 sockets and the descriptors its engine needs while idle (none today);
+ * each worker may have a few pipes out (engine_ops.pipes_per_worker). As HAProxy
  * does, sockmux raises RLIMIT_NOFILE to what max_connections needs: the soft limit, and the
  * hard one where it may (CAP_SYS_RESOURCE; up to fs.nr_open). Only what cannot be had lowers
  * max_connections, so that accept() never fails for want of descriptors. Done before the
@@ -56,7 +56,7 @@ static rlim_t nr_open(void)
 static void fit_nofile(struct daemon *d, const struct engine_ops *ops)
 {
 	unsigned int per_conn = 2 + ops->fds_per_conn;
-	rlim_t extra = NOFILE_HEADROOM + ops->fds_reserve;
+	rlim_t extra = NOFILE_HEADROOM + 2 * (rlim_t)ops->pipes_per_worker * d->n_workers;
 	rlim_t need = (rlim_t)d->max_connections * per_conn + extra, cap = nr_open();
 	rlim_t want = need < cap ? need : cap;	/* no process may have more than fs.nr_open */
 	const char *hard_why = NULL;

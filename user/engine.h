@@ -26,9 +26,13 @@ struct worker;
 
 struct engine_ops {
 	const char *name;
-	/* Descriptors a connection holds besides its two sockets, and a reserve for the daemon. */
+	/* Descriptors a connection holds besides its two sockets, even while idle. */
 	unsigned int fds_per_conn;
-	unsigned int fds_reserve;
+	/*
+	 * Pipes a worker may have out at once (its pipe_pool.h pool, for this engine or its
+	 * fallback); the descriptor budget keeps two for each, so none takes one accept() needs.
+	 */
+	unsigned int pipes_per_worker;
 	/*
 	 * Opens the engine for up to max_conns connections (d->engine_data is its own); 0, or
 	 * -errno with *why set for the log. NULL: nothing to open.

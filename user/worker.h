@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "list.h"
+#include "pipe_pool.h"
 #include "route_regex.h"
 #include "ops/stats.h"
 #include "sniff/tls_hello.h"
@@ -78,6 +79,7 @@ struct worker {
 	bool engine_ready;		/* the engine's worker_init() succeeded */
 	uint8_t peek[TLS_HELLO_MAX_RAW];	/* MSG_PEEK buffer for every hello on this thread */
 	uint8_t *scratch;		/* WORKER_SCRATCH bytes: engines carrying bytes in user space */
+	struct pipe_pool pipes;		/* pipes for bytes in flight (engine_ops.pipes_per_worker) */
 	pcre2_match_data *regex_md;	/* for routes' regex conditions on this thread */
 	struct worker_stats stats;
 };

@@ -219,6 +219,7 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	ev.data.u64 = worker_ev_pack(NULL, EV_WAKE);
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
 		goto out_errno;
+	pipe_pool_init(&w->pipes, d->ops->pipes_per_worker);
 	w->scratch = malloc(WORKER_SCRATCH);
 	w->regex_md = pcre2_match_data_create(1, NULL);
 	if (!w->scratch || !w->regex_md) {
@@ -279,6 +280,7 @@ void worker_fini(struct worker *w)
 	if (w->engine_ready && w->d->ops->worker_fini)
 		w->d->ops->worker_fini(w);
 	w->engine_ready = false;
+	pipe_pool_fini(&w->pipes);
 	free(w->scratch);
 	w->scratch = NULL;
 	pcre2_match_data_free(w->regex_md);
