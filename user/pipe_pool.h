@@ -4,7 +4,7 @@
  * direction takes a pipe only while it has bytes in flight and gives it back empty, as
  * HAProxy's get_pipe()/put_pipe() do, so an idle connection holds no pipe.
  *
- * At most `max` pipes are out at once: the daemon's descriptor budget counts them
+ * At most `max` pipes are open at once, taken or kept: the descriptor budget counts them
  * (engine_ops.pipes_per_worker), so a pipe never takes a descriptor that accept() needed.
  * When none can be had, the caller carries the bytes another way (splice.c: a copy through
  * the worker's scratch buffer) rather than wait. Up to PIPE_POOL_KEEP empty pipes stay open
@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Pipes a worker may have out at once (engines declare 2 descriptors for each). */
+/* Pipes a worker may have open at once (engines declare 2 descriptors for each). */
 #define PIPE_POOL_MAX 32
 /* Empty pipes kept open for the next taker. */
 #define PIPE_POOL_KEEP 8
@@ -31,7 +31,10 @@ struct pipe_pool {
 	uint64_t refused;		/* takes that found none (max out, or pipe2() failed) */
 };
 
-/* An empty pool that will hand out at most max pipes at once. */
+/*
+ * A pool that will hand out at most max pipes at once, holding min(max, PIPE_POOL_KEEP) empty
+ * ones open from now on (fewer if the limit is reached).
+ */
 void pipe_pool_init(struct pipe_pool *p, unsigned int max);
 /* Closes the kept pipes (those out are their takers' to give back or close). */
 void pipe_pool_fini(struct pipe_pool *p);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# transfer.sh - bytes through both engines arrive intact: 256 MiB each way at once, a
+# transfer.sh - bytes through both engines (and splice-copy, the splice engine with no pipe to
+# be had) arrive intact: 256 MiB each way at once, a
 # half-closed client that still gets its answer, an IPv6 client to an IPv4 backend and back;
 # and proof that the sockmap engine really carries them (program attached, sockets in the
 # map during the transfer, the kernel's redirect counters in the log line).
@@ -29,7 +30,7 @@ start_peer_server "[::1]:9002" v6 || not_ok "peer v6 starts"
 start_peer_server 127.0.0.1:9003 slow --read-rate 4000000 || not_ok "peer slow starts"
 
 
-for engine in sockmap splice; do
+for engine in ${SMX_ENGINES:-sockmap splice splice-copy}; do
 	if ! start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine"; then
 		not_ok "$engine: sockmux starts"
 		continue
