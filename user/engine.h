@@ -34,6 +34,12 @@ struct engine_ops {
 	 */
 	unsigned int pipes_per_worker;
 	/*
+	 * epoll events the engine wants on both sockets once it carries them, asked for when
+	 * each socket is first registered (accept, connect) so that the hand-off needs no
+	 * epoll_ctl(); 0: the handshake's own. The handshake ignores what it did not ask for.
+	 */
+	uint32_t watch;
+	/*
 	 * Opens the engine for up to max_conns connections (d->engine_data is its own); 0, or
 	 * -errno with *why set for the log. NULL: nothing to open.
 	 */

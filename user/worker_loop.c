@@ -34,7 +34,8 @@ static void conn_event(struct worker *w, struct conn *c, int side, uint32_t even
 		return;
 	switch (c->state) {
 	case CONN_HELLO:
-		if (side == 0)
+		/* EPOLLOUT alone: asked for the engine (engine_ops.watch), nothing to read */
+		if (side == 0 && (events & ~EPOLLOUT))
 			hello_event(w, c, events);
 		return;
 	case CONN_CONNECTING:

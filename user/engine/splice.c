@@ -28,11 +28,18 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "daemon.h"
 #include "engine.h"
 #include "pipe_pool.h"
 #include "worker.h"
 
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+/* What both sockets are watched for, asked for from their registration (engine_ops.watch). */
+#define SPLICE_WATCH (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+/* pump(): which directions to move */
+#define PUMP_UP 1u	/* client -> backend */
+#define PUMP_DOWN 2u	/* backend -> client */
+#define PUMP_BOTH (PUMP_UP | PUMP_DOWN)
 /* Most bytes one copy step (no pipe to be had) peeks at once: a pipe's worth. */
 #define COPY_CHUNK 65536
 
@@ -170,7 +177,10 @@ static int pump_dir(struct worker *w, struct conn *c, int dir, int *side)
 	if (err)
 		return err;
 	if (s->eof[dir] && !s->in_pipe[dir] && !s->shut[dir] && c->fail.side < 0) {
-		shutdown(c->fd[!dir], SHUT_WR);
+		/* the last FIN is the close's own: the other way is done, so the destination's
+		 * receive queue was read to its EOF, and close() sends a FIN, not a reset */
+		if (!s->shut[!dir])
+			shutdown(c->fd[!dir], SHUT_WR);
 		s->shut[dir] = true;
 	}
 	return 0;
@@ -203,7 +213,12 @@ static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 	worker_poll_at(w, c, c->fail.deadline_ns);
 }
 
-static void pump(struct worker *w, struct conn *c, uint64_t now)
+/*
+ * Moves the directions in dirs (PUMP_*), each until it cannot progress; after a failure, both
+ * that may move. A direction left out stays as its last pump left it: it waits for an edge on
+ * its source (input) or destination (room), and that edge pumps it.
+ */
+static void pump(struct worker *w, struct conn *c, uint64_t now, unsigned int dirs)
 {
 	struct splice_state *s = state(c);
 	int dir, side, err;
@@ -211,12 +226,15 @@ static void pump(struct worker *w, struct conn *c, uint64_t now)
 	for (dir = 0; dir < 2; dir++) {
 		if (c->fail.side == !dir)
 			continue;	/* towards the failed socket: nothing can arrive */
+		if (!(dirs & (1u << dir)) && c->fail.side < 0)
+			continue;	/* nothing new for it in this event */
 		err = pump_dir(w, c, dir, &side);
 		if (!err)
 			continue;
 		if (c->fail.side < 0) {
 			/* first failure: from now on only the failed side's bytes move */
 			worker_conn_fail(w, c, side, err);
+			dirs = PUMP_BOTH;
 			dir = -1;
 			continue;
 		}
@@ -244,27 +262,39 @@ static int splice_start(struct worker *w, struct conn *c)
 	memset(s, 0, sizeof(*s));
 	for (int dir = 0; dir < 2; dir++)
 		s->pipe[dir][0] = s->pipe[dir][1] = -1;
-	for (int side = 0; side < 2; side++) {
-		err = worker_watch(w, c, side, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-				   EPOLL_CTL_MOD);
+	/* registered with SPLICE_WATCH already, unless another engine's (a fallback) */
+	for (int side = 0; side < 2 && w->d->ops->watch != SPLICE_WATCH; side++) {
+		err = worker_watch(w, c, side, SPLICE_WATCH, EPOLL_CTL_MOD);
 		if (err)
 			return err;
 	}
-	pump(w, c, now_ns());
+	pump(w, c, now_ns(), PUMP_BOTH);
 	return 0;
 }
 
-/* A reset is recorded, not acted on: the bytes that arrived before it are moved first. */
+/*
+ * Input on a socket moves the direction it is the source of, room the one it is the
+ * destination of; a hang-up or an error both. A reset is recorded, not acted on: the bytes
+ * that arrived before it are moved first.
+ */
 static void splice_event(struct worker *w, struct conn *c, int side, uint32_t events)
 {
+	unsigned int dirs = 0;
+
 	if ((events & EPOLLERR) && c->fail.side < 0)
 		worker_conn_fail(w, c, side, 0);
-	pump(w, c, now_ns());
+	if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		dirs = PUMP_BOTH;
+	if (events & EPOLLIN)
+		dirs |= side ? PUMP_DOWN : PUMP_UP;
+	if (events & EPOLLOUT)
+		dirs |= side ? PUMP_UP : PUMP_DOWN;
+	pump(w, c, now_ns(), dirs);
 }
 
 static void splice_poll(struct worker *w, struct conn *c, uint64_t now)
 {
-	pump(w, c, now);
+	pump(w, c, now, PUMP_BOTH);
 }
 
 /* A pipe still holding bytes (the connection ended before they left) is closed, not kept. */
@@ -289,6 +319,7 @@ static void splice_log_fields(const struct conn *c, char *buf, size_t size)
 const struct engine_ops splice_engine_ops = {
 	.name = "splice",
 	.pipes_per_worker = PIPE_POOL_MAX,
+	.watch = SPLICE_WATCH,
 	.start = splice_start,
 	.event = splice_event,
 	.poll = splice_poll,
@@ -299,6 +330,7 @@ const struct engine_ops splice_engine_ops = {
 /* No pipe at all: every byte copied as when the pool is out (tests and measurements). */
 const struct engine_ops splice_copy_engine_ops = {
 	.name = "splice",
+	.watch = SPLICE_WATCH,
 	.start = splice_start,
 	.event = splice_event,
 	.poll = splice_poll,
