@@ -68,7 +68,9 @@ struct worker {
 	struct list_head all;		/* every live connection */
 	struct list_head graveyard;	/* ended in this epoll batch, freed after it */
 	unsigned int n_conns;
-	unsigned int max_conns;
+	unsigned int max_conns;		/* its share of max_connections: of the sockmap slots
+					 * and stats slots; connections count daemon-wide
+					 * (d->n_conns) */
 	unsigned int n_hello;		/* in CONN_HELLO (the hello list) */
 	unsigned int max_hello;		/* this worker's share of max_handshakes */
 	uint64_t accept_resume_ns;	/* accepting paused until then (out of descriptors or

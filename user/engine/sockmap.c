@@ -299,8 +299,9 @@ static int sockmap_start(struct worker *w, struct conn *c)
 
 	memset(s, 0, sizeof(*s));
 	s->slot = UINT32_MAX;
+	/* this worker holds more than its share (SO_REUSEPORT is uneven): splice carries it */
 	if (!slots(w)->n_free)
-		return -ENOSPC;
+		return -EOPNOTSUPP;
 	s->slot = slots(w)->free[--slots(w)->n_free];
 	memset(&e->counters[s->slot], 0, sizeof(e->counters[s->slot]));
 	for (i = 0; i < 2; i++) {
