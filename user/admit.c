@@ -11,6 +11,7 @@
 #include "config.h"
 #include "config_gen.h"
 #include "conn.h"
+#include "daemon.h"
 #include "hello.h"
 #include "worker.h"
 
@@ -36,7 +37,10 @@ bool admit_room(struct worker *w, uint64_t *retry_ns)
 {
 	uint64_t now = now_ns();
 
-	while (w->n_conns >= w->max_conns || w->n_hello >= w->max_hello) {
+	/* checked before the accept, counted after it: the workers together may go past
+	 * max_connections by one each at most, which the descriptors' headroom covers */
+	while (atomic_load_explicit(&w->d->n_conns, memory_order_relaxed) >= w->d->max_connections ||
+	       w->n_hello >= w->max_hello) {
 		struct conn *old;
 
 		if (list_empty(&w->hello)) {
@@ -62,6 +66,7 @@ bool admit_conn(struct worker *w, struct conn *c)
 
 	list_add_tail(&c->all, &w->all);
 	w->n_conns++;
+	atomic_fetch_add_explicit(&w->d->n_conns, 1, memory_order_relaxed);
 	stats_conn_accepted(&w->stats, c);
 	if (!config_listener_trusts(&cfg->listeners[c->listener],
 				    (const struct sockaddr *)&c->client.ss)) {

@@ -32,6 +32,9 @@ struct daemon {
 	atomic_uint live_gen;			/* live->gen, read without the lock */
 	atomic_uint reloads_failed;
 	unsigned int max_connections;		/* fitted to the descriptor limit */
+	atomic_uint n_conns;			/* every worker's, against max_connections
+						 * (a worker may hold more than its share:
+						 * SO_REUSEPORT does not spread evenly) */
 	struct source_limit sources;		/* max_connections_per_source */
 	struct stats_names names;		/* stats ids of everything configured */
 	const struct engine_ops *ops;		/* the engine, once open */

@@ -26,6 +26,7 @@
 #include "health.h"
 #include "listener.h"
 #include "log.h"
+#include "nofile.h"
 #include "ops/metrics.h"
 #include "privdrop.h"
 #include "ops/reload.h"
@@ -50,8 +51,8 @@ static rlim_t nr_open(void)
 }
 
 /*
- * A connection holds 2 sockets and the descriptors its engine needs (splice: two pipes); an
- * engine may keep a reserve (sockmap: for the connections its fallback carries). As HAProxy
+ * A connection holds 2 sockets and the descriptors its engine needs while idle (none today);
+ * each worker may have a few pipes out (engine_ops.pipes_per_worker). As HAProxy
  * does, sockmux raises RLIMIT_NOFILE to what max_connections needs: the soft limit, and the
  * hard one where it may (CAP_SYS_RESOURCE; up to fs.nr_open). Only what cannot be had lowers
  * max_connections, so that accept() never fails for want of descriptors. Done before the
@@ -60,9 +61,8 @@ static rlim_t nr_open(void)
 static void fit_nofile(struct daemon *d, const struct engine_ops *ops)
 {
 	unsigned int per_conn = 2 + ops->fds_per_conn;
-	rlim_t extra = NOFILE_HEADROOM + ops->fds_reserve;
-	rlim_t need = (rlim_t)d->max_connections * per_conn + extra, cap = nr_open();
-	rlim_t want = need < cap ? need : cap;	/* no process may have more than fs.nr_open */
+	rlim_t extra = NOFILE_HEADROOM + 2 * (rlim_t)ops->pipes_per_worker * d->n_workers;
+	rlim_t need = nofile_need(d->max_connections, per_conn, extra), cap = nr_open();
 	const char *hard_why = NULL;
 	struct rlimit rl, up;
 
@@ -70,12 +70,12 @@ static void fit_nofile(struct daemon *d, const struct engine_ops *ops)
 		return;
 	if (rl.rlim_cur >= need)
 		goto out_log;
-	up.rlim_cur = want;
-	up.rlim_max = rl.rlim_max > want ? rl.rlim_max : want;
+	up = nofile_ask(need, cap, &rl);
 	if (up.rlim_max > rl.rlim_max && setrlimit(RLIMIT_NOFILE, &up) < 0) {
 		hard_why = errno == EPERM ? "not permitted: needs CAP_SYS_RESOURCE" : strerror(errno);
 		up.rlim_max = rl.rlim_max;
-		up.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (up.rlim_cur > rl.rlim_max)
+			up.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &up);
 	} else if (up.rlim_max == rl.rlim_max) {
 		setrlimit(RLIMIT_NOFILE, &up);
@@ -83,21 +83,21 @@ static void fit_nofile(struct daemon *d, const struct engine_ops *ops)
 	if (hard_why)
 		pr_warn("open files: the hard limit %llu cannot be raised to the %llu that "
 			"max_connections %u needs (%s)",
-			(unsigned long long)rl.rlim_max, (unsigned long long)need,
+			(unsigned long long)rl.rlim_max, (unsigned long long)up.rlim_cur,
 			d->max_connections, hard_why);
-	else if (need > cap)
+	if (need > cap)
 		pr_warn("open files: max_connections %u needs %llu descriptors, over fs.nr_open "
 			"(%llu)", d->max_connections, (unsigned long long)need,
 			(unsigned long long)cap);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < need) {
-		unsigned int fit = rl.rlim_cur > extra ? (rl.rlim_cur - extra) / per_conn : 1;
+		unsigned int fit = nofile_fit(rl.rlim_cur, per_conn, extra);
 
 		pr_warn("open files: max_connections lowered from %u to %u to fit the limit of %llu "
 			"(%u descriptors per connection with the %s engine)",
-			d->max_connections, fit ? fit : 1, (unsigned long long)rl.rlim_cur,
-			per_conn, ops->name);
-		d->max_connections = fit ? fit : 1;
+			d->max_connections, fit, (unsigned long long)rl.rlim_cur, per_conn,
+			ops->name);
+		d->max_connections = fit;
 	}
 out_log:
 	pr_info("open files: limit %llu (hard %llu) for max_connections %u, %u descriptors each "

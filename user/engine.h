@@ -26,9 +26,19 @@ struct worker;
 
 struct engine_ops {
 	const char *name;
-	/* Descriptors a connection holds besides its two sockets, and a reserve for the daemon. */
+	/* Descriptors a connection holds besides its two sockets, even while idle. */
 	unsigned int fds_per_conn;
-	unsigned int fds_reserve;
+	/*
+	 * Pipes a worker may have out at once (its pipe_pool.h pool, for this engine or its
+	 * fallback); the descriptor budget keeps two for each, so none takes one accept() needs.
+	 */
+	unsigned int pipes_per_worker;
+	/*
+	 * epoll events the engine wants on both sockets once it carries them, asked for when
+	 * each socket is first registered (accept, connect) so that the hand-off needs no
+	 * epoll_ctl(); 0: the handshake's own. The handshake ignores what it did not ask for.
+	 */
+	uint32_t watch;
 	/*
 	 * Opens the engine for up to max_conns connections (d->engine_data is its own); 0, or
 	 * -errno with *why set for the log. NULL: nothing to open.

@@ -341,7 +341,7 @@ static void try_server(struct worker *w, struct conn *c)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->connect_ns = now_ns();
 	if (connect(fd, (const struct sockaddr *)&dst.ss, dst.len) == 0) {
-		err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET, EPOLL_CTL_ADD);
+		err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET | w->d->ops->watch, EPOLL_CTL_ADD);
 		if (err) {
 			connect_failed(w, c, -err);
 			return;
@@ -353,7 +353,8 @@ static void try_server(struct worker *w, struct conn *c)
 		connect_failed(w, c, errno);
 		return;
 	}
-	err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET, EPOLL_CTL_ADD);
+	/* with the engine's own events (engine_ops.watch): its hand-off needs no epoll_ctl() */
+	err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET | w->d->ops->watch, EPOLL_CTL_ADD);
 	if (err) {
 		connect_failed(w, c, -err);
 		return;

@@ -85,6 +85,7 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 		c->fd[i] = -1;
 	}
 	w->n_conns--;
+	atomic_fetch_sub_explicit(&w->d->n_conns, 1, memory_order_relaxed);
 	list_add_tail(&c->link, &w->graveyard);
 	/* accepting paused for room or descriptors: this end may have made some */
 	if (w->accept_resume_ns)

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "list.h"
+#include "pipe_pool.h"
 #include "route_regex.h"
 #include "ops/stats.h"
 #include "sniff/tls_hello.h"
@@ -68,7 +69,9 @@ struct worker {
 	struct list_head all;		/* every live connection */
 	struct list_head graveyard;	/* ended in this epoll batch, freed after it */
 	unsigned int n_conns;
-	unsigned int max_conns;
+	unsigned int max_conns;		/* its share of max_connections: of the sockmap slots
+					 * and stats slots; connections count daemon-wide
+					 * (d->n_conns) */
 	unsigned int n_hello;		/* in CONN_HELLO (the hello list) */
 	unsigned int max_hello;		/* this worker's share of max_handshakes */
 	uint64_t accept_resume_ns;	/* accepting paused until then (out of descriptors or
@@ -79,6 +82,7 @@ struct worker {
 	bool engine_ready;		/* the engine's worker_init() succeeded */
 	uint8_t peek[TLS_HELLO_MAX_RAW];	/* MSG_PEEK buffer for every hello on this thread */
 	uint8_t *scratch;		/* WORKER_SCRATCH bytes: engines carrying bytes in user space */
+	struct pipe_pool pipes;		/* pipes for bytes in flight (engine_ops.pipes_per_worker) */
 	pcre2_match_data *regex_md;	/* for routes' regex conditions on this thread */
 	struct local_addrs local;	/* the host's addresses: clients from them are connected
 					 * without transparency (read at start and reload, and

@@ -34,7 +34,8 @@ static void conn_event(struct worker *w, struct conn *c, int side, uint32_t even
 		return;
 	switch (c->state) {
 	case CONN_HELLO:
-		if (side == 0)
+		/* EPOLLOUT alone: asked for the engine (engine_ops.watch), nothing to read */
+		if (side == 0 && (events & ~EPOLLOUT))
 			hello_event(w, c, events);
 		return;
 	case CONN_CONNECTING:
@@ -222,6 +223,7 @@ int worker_init(struct worker *w, struct daemon *d, unsigned int id)
 	ev.data.u64 = worker_ev_pack(NULL, EV_WAKE);
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
 		goto out_errno;
+	pipe_pool_init(&w->pipes, d->ops->pipes_per_worker);
 	w->scratch = malloc(WORKER_SCRATCH);
 	w->regex_md = pcre2_match_data_create(1, NULL);
 	if (!w->scratch || !w->regex_md) {
@@ -284,6 +286,7 @@ void worker_fini(struct worker *w)
 	if (w->engine_ready && w->d->ops->worker_fini)
 		w->d->ops->worker_fini(w);
 	w->engine_ready = false;
+	pipe_pool_fini(&w->pipes);
 	free(w->scratch);
 	w->scratch = NULL;
 	pcre2_match_data_free(w->regex_md);

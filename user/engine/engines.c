@@ -14,16 +14,21 @@
 #include "log.h"
 
 extern const struct engine_ops splice_engine_ops;
+extern const struct engine_ops splice_copy_engine_ops;
 extern const struct engine_ops sockmap_engine_ops;
 extern const struct engine_ops sockmap_unbounded_engine_ops;
 
 static const struct engine_choice choices[] = {
 	{ "auto", &splice_engine_ops, LOG_INFO,
-	  "splice (auto): splice(2) through a pipe per direction; the sockmap engine (--engine "
+	  "splice (auto): splice(2) through a pipe per direction while bytes move; the sockmap engine (--engine "
 	  "sockmap) is not the default: below saturation it costs more than twice the CPU per "
 	  "GiB (see README, Engines)" },
 	{ "splice", &splice_engine_ops, LOG_INFO,
-	  "splice (chosen with --engine splice): splice(2) through a pipe per direction" },
+	  "splice (chosen with --engine splice): splice(2) through a pipe per direction "
+	  "while bytes move" },
+	{ "splice-copy", &splice_copy_engine_ops, LOG_WARN,
+	  "splice-copy (chosen with --engine): the splice engine with no pipe at all, every "
+	  "byte copied as when its pipe pool is out, for tests and measurements only" },
 	{ "sockmap", &sockmap_engine_ops, LOG_INFO,
 	  "sockmap (chosen with --engine sockmap): a BPF sk_skb verdict moves the bytes in the "
 	  "kernel, with back-pressure" },

@@ -37,6 +37,7 @@
 #include "engine.h"
 #include "log.h"
 #include "engine/sockmap.h"
+#include "pipe_pool.h"
 #include "sockmap.skel.h"
 #include "tcpstat.h"
 #include "worker.h"
@@ -101,8 +102,6 @@ static struct sockmap_worker *slots(struct worker *w)
 #define SOCKMAP_POLL_MAX_MS 50
 /* Smallest read when carrying passed bytes, even towards a nearly full destination. */
 #define SOCKMAP_READ_MIN 16384
-/* Connections the fallback (splice: two pipes each) may carry at once: descriptors kept. */
-#define SOCKMAP_FALLBACK_CONNS 32
 
 extern const struct engine_ops splice_engine_ops;
 
@@ -300,8 +299,9 @@ static int sockmap_start(struct worker *w, struct conn *c)
 
 	memset(s, 0, sizeof(*s));
 	s->slot = UINT32_MAX;
+	/* this worker holds more than its share (SO_REUSEPORT is uneven): splice carries it */
 	if (!slots(w)->n_free)
-		return -ENOSPC;
+		return -EOPNOTSUPP;
 	s->slot = slots(w)->free[--slots(w)->n_free];
 	memset(&e->counters[s->slot], 0, sizeof(e->counters[s->slot]));
 	for (i = 0; i < 2; i++) {
@@ -815,7 +815,7 @@ static void sockmap_log_fields(const struct conn *c, char *buf, size_t size)
 
 const struct engine_ops sockmap_engine_ops = {
 	.name = "sockmap",
-	.fds_reserve = 4 * SOCKMAP_FALLBACK_CONNS,
+	.pipes_per_worker = PIPE_POOL_MAX,	/* for the connections splice carries */
 	.open = sockmap_engine_open,
 	.close = sockmap_engine_close,
 	.worker_init = sockmap_worker_init,
@@ -831,7 +831,7 @@ const struct engine_ops sockmap_engine_ops = {
 
 const struct engine_ops sockmap_unbounded_engine_ops = {
 	.name = "sockmap",
-	.fds_reserve = 4 * SOCKMAP_FALLBACK_CONNS,
+	.pipes_per_worker = PIPE_POOL_MAX,	/* for the connections splice carries */
 	.open = sockmap_unbounded_open,
 	.close = sockmap_engine_close,
 	.worker_init = sockmap_worker_init,

@@ -3,6 +3,13 @@
  * splice.c - the splice(2) engine: each direction moves bytes socket -> pipe -> socket
  * without copying them through user space. Used where BPF cannot load, or when chosen.
  *
+ * A direction takes a pipe from the worker's pool (pipe_pool.h) when it has bytes to move and
+ * gives it back once empty, so an idle connection holds its two sockets only; a pipe that
+ * still holds bytes (a slow destination) stays with its direction. When the pool has none to
+ * give, the bytes are copied through the worker's scratch buffer instead, peeked and taken
+ * off the source only once the destination took them: nothing is held in user space, nothing
+ * waits for a pipe, and accept() never loses a descriptor to a pipe.
+ *
  * Both sockets are watched edge-triggered for input, output and hang-up; on any event both
  * directions are pumped until neither can progress. A source's EOF becomes shutdown(SHUT_WR)
  * on the destination once its pipe is empty (half-close). A reset or error on either side
@@ -11,6 +18,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/epoll.h>
@@ -19,48 +28,57 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "daemon.h"
 #include "engine.h"
+#include "pipe_pool.h"
 #include "worker.h"
 
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+/* What both sockets are watched for, asked for from their registration (engine_ops.watch). */
+#define SPLICE_WATCH (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+/* pump(): which directions to move */
+#define PUMP_UP 1u	/* client -> backend */
+#define PUMP_DOWN 2u	/* backend -> client */
+#define PUMP_BOTH (PUMP_UP | PUMP_DOWN)
+/* Most bytes one copy step (no pipe to be had) peeks at once: a pipe's worth. */
+#define COPY_CHUNK 65536
 
-/* Engine state for splice(2): one pipe per direction. */
+/*
+ * Engine state for splice(2): per direction, a pipe from the worker's pool while bytes are in
+ * flight (-1 when none: an idle connection holds only its two sockets).
+ */
 struct splice_state {
-	int pipe[2][2];		/* [dir][0 read end, 1 write end] */
+	int pipe[2][2];		/* [dir][0 read end, 1 write end], -1: none taken */
 	uint32_t in_pipe[2];	/* bytes waiting in each pipe */
-	uint32_t pipe_size;
 	bool eof[2];		/* source of this direction sent FIN */
 	bool shut[2];		/* FIN passed on to the destination */
+	uint64_t copied;	/* bytes copied through user space: no pipe could be had */
 };
 
-
 _Static_assert(sizeof(struct splice_state) <= ENGINE_STATE_SIZE, "splice_state fits conn->eng");
+_Static_assert(COPY_CHUNK <= WORKER_SCRATCH, "a copy step fits the worker's scratch buffer");
 
 static struct splice_state *state(struct conn *c)
 {
 	return (struct splice_state *)c->eng.bytes;
 }
 
-static void close_pipes(struct splice_state *s)
+/* Gives direction dir's pipe back to the pool: kept for others only if it is empty. */
+static void put_pipe(struct worker *w, struct splice_state *s, int dir)
 {
-	for (int dir = 0; dir < 2; dir++) {
-		for (int i = 0; i < 2; i++) {
-			if (s->pipe[dir][i] >= 0)
-				close(s->pipe[dir][i]);
-			s->pipe[dir][i] = -1;
-		}
-	}
+	pipe_pool_put(&w->pipes, s->pipe[dir], s->in_pipe[dir] == 0);
+	s->in_pipe[dir] = 0;
 }
 
 /*
- * Moves what it can in one direction: 0, or -errno with *side the socket that failed (the
- * source on a read, the destination on a write). A source's EOF becomes a FIN on the
- * destination once the pipe is empty; a failed source's end does not (it becomes a reset).
+ * Moves what it can through direction dir's pipe: 0, or -errno with *side the socket that
+ * failed (the source on a read, the destination on a write).
  */
-static int pump_dir(struct conn *c, int dir, int *side)
+static int pump_pipe(struct worker *w, struct conn *c, int dir, int *side)
 {
 	struct splice_state *s = state(c);
 	int src = c->fd[dir], dst = c->fd[!dir];
+	uint32_t size = w->pipes.size;
 	ssize_t n;
 	bool progress;
 
@@ -77,8 +95,8 @@ static int pump_dir(struct conn *c, int dir, int *side)
 				return -errno;
 			}
 		}
-		if (!s->eof[dir] && s->in_pipe[dir] < s->pipe_size) {
-			n = splice(src, NULL, s->pipe[dir][1], NULL, s->pipe_size - s->in_pipe[dir],
+		if (!s->eof[dir] && s->in_pipe[dir] < size) {
+			n = splice(src, NULL, s->pipe[dir][1], NULL, size - s->in_pipe[dir],
 				   SPLICE_FLAGS);
 			if (n > 0) {
 				s->in_pipe[dir] += n;
@@ -92,9 +110,77 @@ static int pump_dir(struct conn *c, int dir, int *side)
 			}
 		}
 	} while (progress);
+	return 0;
+}
 
+/*
+ * No pipe to be had: copies through the worker's scratch buffer without holding a byte in
+ * user space. The source's bytes are peeked, the destination takes what it can, and only that
+ * much is then taken off the source (MSG_TRUNC discards without copying); what it did not take
+ * stays in the source's receive queue, in order, for the next event. 0, or -errno with *side.
+ */
+static int pump_copy(struct worker *w, struct conn *c, int dir, int *side)
+{
+	struct splice_state *s = state(c);
+	int src = c->fd[dir], dst = c->fd[!dir];
+	ssize_t n, m, r;
+
+	do {
+		n = recv(src, w->scratch, COPY_CHUNK, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0) {
+			s->eof[dir] = true;
+			return 0;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			*side = dir;
+			return -errno;
+		}
+		m = send(dst, w->scratch, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (m < 0) {
+			if (errno == EAGAIN)
+				return 0;	/* its EPOLLOUT pumps again */
+			*side = !dir;
+			return -errno;
+		}
+		r = recv(src, NULL, m, MSG_TRUNC | MSG_DONTWAIT);
+		if (r != m) {
+			/* the peeked bytes cannot have gone elsewhere: never seen */
+			*side = dir;
+			return r < 0 ? -errno : -EIO;
+		}
+		c->bytes[dir] += m;
+		s->copied += m;
+	} while (m == n);
+	return 0;
+}
+
+/*
+ * Moves what it can in one direction: 0, or -errno with *side the socket that failed. A pipe
+ * is taken from the worker's pool for the move and given back once empty; a pipe that still
+ * holds bytes stays with the direction until they have left. A source's EOF becomes a FIN on
+ * the destination once nothing of it is held; a failed source's end does not (it becomes a
+ * reset).
+ */
+static int pump_dir(struct worker *w, struct conn *c, int dir, int *side)
+{
+	struct splice_state *s = state(c);
+	int err = 0;
+
+	if (s->pipe[dir][0] < 0 && !s->eof[dir] && pipe_pool_get(&w->pipes, s->pipe[dir]))
+		err = pump_copy(w, c, dir, side);
+	else if (s->pipe[dir][0] >= 0)
+		err = pump_pipe(w, c, dir, side);
+	if (s->pipe[dir][0] >= 0 && !s->in_pipe[dir])
+		put_pipe(w, s, dir);
+	if (err)
+		return err;
 	if (s->eof[dir] && !s->in_pipe[dir] && !s->shut[dir] && c->fail.side < 0) {
-		shutdown(dst, SHUT_WR);
+		/* the last FIN is the close's own: the other way is done, so the destination's
+		 * receive queue was read to its EOF, and close() sends a FIN, not a reset */
+		if (!s->shut[!dir])
+			shutdown(c->fd[!dir], SHUT_WR);
 		s->shut[dir] = true;
 	}
 	return 0;
@@ -127,7 +213,12 @@ static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 	worker_poll_at(w, c, c->fail.deadline_ns);
 }
 
-static void pump(struct worker *w, struct conn *c, uint64_t now)
+/*
+ * Moves the directions in dirs (PUMP_*), each until it cannot progress; after a failure, both
+ * that may move. A direction left out stays as its last pump left it: it waits for an edge on
+ * its source (input) or destination (room), and that edge pumps it.
+ */
+static void pump(struct worker *w, struct conn *c, uint64_t now, unsigned int dirs)
 {
 	struct splice_state *s = state(c);
 	int dir, side, err;
@@ -135,12 +226,15 @@ static void pump(struct worker *w, struct conn *c, uint64_t now)
 	for (dir = 0; dir < 2; dir++) {
 		if (c->fail.side == !dir)
 			continue;	/* towards the failed socket: nothing can arrive */
-		err = pump_dir(c, dir, &side);
+		if (!(dirs & (1u << dir)) && c->fail.side < 0)
+			continue;	/* nothing new for it in this event */
+		err = pump_dir(w, c, dir, &side);
 		if (!err)
 			continue;
 		if (c->fail.side < 0) {
 			/* first failure: from now on only the failed side's bytes move */
 			worker_conn_fail(w, c, side, err);
+			dirs = PUMP_BOTH;
 			dir = -1;
 			continue;
 		}
@@ -162,57 +256,84 @@ static void pump(struct worker *w, struct conn *c, uint64_t now)
 static int splice_start(struct worker *w, struct conn *c)
 {
 	struct splice_state *s = state(c);
-	int dir, err, sz;
+	int err;
 
 	/* the state may follow an engine that could not take c (engine.h, fallback) */
 	memset(s, 0, sizeof(*s));
-	for (dir = 0; dir < 2; dir++)
+	for (int dir = 0; dir < 2; dir++)
 		s->pipe[dir][0] = s->pipe[dir][1] = -1;
-	for (dir = 0; dir < 2; dir++) {
-		if (pipe2(s->pipe[dir], O_NONBLOCK | O_CLOEXEC) < 0) {
-			err = -errno;
-			goto out_pipes;
-		}
-	}
-	sz = fcntl(s->pipe[0][0], F_GETPIPE_SZ);
-	s->pipe_size = sz > 0 ? (uint32_t)sz : 65536;
-	for (int side = 0; side < 2; side++) {
-		err = worker_watch(w, c, side, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-				   EPOLL_CTL_MOD);
+	/* registered with SPLICE_WATCH already, unless another engine's (a fallback) */
+	for (int side = 0; side < 2 && w->d->ops->watch != SPLICE_WATCH; side++) {
+		err = worker_watch(w, c, side, SPLICE_WATCH, EPOLL_CTL_MOD);
 		if (err)
-			goto out_pipes;
+			return err;
 	}
-	pump(w, c, now_ns());
+	pump(w, c, now_ns(), PUMP_BOTH);
 	return 0;
-
-out_pipes:
-	close_pipes(s);
-	return err;
 }
 
-/* A reset is recorded, not acted on: the bytes that arrived before it are moved first. */
+/*
+ * Input on a socket moves the direction it is the source of, room the one it is the
+ * destination of; a hang-up or an error both. A reset is recorded, not acted on: the bytes
+ * that arrived before it are moved first.
+ */
 static void splice_event(struct worker *w, struct conn *c, int side, uint32_t events)
 {
+	unsigned int dirs = 0;
+
 	if ((events & EPOLLERR) && c->fail.side < 0)
 		worker_conn_fail(w, c, side, 0);
-	pump(w, c, now_ns());
+	if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		dirs = PUMP_BOTH;
+	if (events & EPOLLIN)
+		dirs |= side ? PUMP_DOWN : PUMP_UP;
+	if (events & EPOLLOUT)
+		dirs |= side ? PUMP_UP : PUMP_DOWN;
+	pump(w, c, now_ns(), dirs);
 }
 
 static void splice_poll(struct worker *w, struct conn *c, uint64_t now)
 {
-	pump(w, c, now);
+	pump(w, c, now, PUMP_BOTH);
 }
 
+/* A pipe still holding bytes (the connection ended before they left) is closed, not kept. */
 static void splice_release(struct worker *w, struct conn *c)
 {
-	close_pipes(state(c));
+	struct splice_state *s = state(c);
+
+	for (int dir = 0; dir < 2; dir++)
+		put_pipe(w, s, dir);
 }
 
+/* copied= when bytes went through user space for want of a pipe (never, unless loaded). */
+static void splice_log_fields(const struct conn *c, char *buf, size_t size)
+{
+	const struct splice_state *s = (const struct splice_state *)c->eng.bytes;
+
+	if (s->copied)
+		snprintf(buf, size, " copied=%" PRIu64, s->copied);
+}
+
+/* A connection holds its two sockets, and a pipe per direction only while bytes move. */
 const struct engine_ops splice_engine_ops = {
 	.name = "splice",
-	.fds_per_conn = 4,
+	.pipes_per_worker = PIPE_POOL_MAX,
+	.watch = SPLICE_WATCH,
 	.start = splice_start,
 	.event = splice_event,
 	.poll = splice_poll,
 	.release = splice_release,
+	.log_fields = splice_log_fields,
+};
+
+/* No pipe at all: every byte copied as when the pool is out (tests and measurements). */
+const struct engine_ops splice_copy_engine_ops = {
+	.name = "splice",
+	.watch = SPLICE_WATCH,
+	.start = splice_start,
+	.event = splice_event,
+	.poll = splice_poll,
+	.release = splice_release,
+	.log_fields = splice_log_fields,
 };

@@ -35,8 +35,10 @@ static int tcp_listen(const struct addr *addr)
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* TCP_NODELAY is inherited by every accepted socket: no call per connection */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		goto out_close;
 	if (family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
@@ -58,7 +60,7 @@ static void tcp_accepted(struct worker *w, struct listen_sock *ls, int fd,
 {
 	uint64_t id = atomic_fetch_add(&w->d->next_conn_id, 1) + 1;
 	struct conn *c;
-	int one = 1, err;
+	int err;
 
 	c = conn_new(w->gen, id, ls->index, fd, (const struct sockaddr *)ss, len);
 	if (!c) {
@@ -68,10 +70,11 @@ static void tcp_accepted(struct worker *w, struct listen_sock *ls, int fd,
 	}
 	if (!admit_conn(w, c))
 		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Registering reports input already queued: the hello is read from that event. The
-	 * sockmap engine keeps this mask after the hand-off and does not re-arm the client. */
-	err = worker_watch(w, c, 0, EPOLLIN | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD);
+	 * engine's own events are asked for now (engine_ops.watch), so that its hand-off needs
+	 * no epoll_ctl(); the sockmap engine keeps this mask and does not re-arm the client. */
+	err = worker_watch(w, c, 0, EPOLLIN | EPOLLRDHUP | EPOLLET | w->d->ops->watch,
+			   EPOLL_CTL_ADD);
 	if (err) {
 		c->err = -err;
 		c->detail = strerror(-err);
