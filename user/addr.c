@@ -309,3 +309,16 @@ const char *addr_problem(const char *text)
 		return "not a numeric IPv4 address (host names are not resolved)";
 	return "port must be a number 1..65535";
 }
+
+bool addr_is_unspecified(const struct sockaddr *sa)
+{
+	static const uint8_t zero[16];
+
+	if (sa->sa_family == AF_INET)
+		return !((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	if (addr_is_v4mapped(sa))
+		return !memcmp(((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr + 12, zero, 4);
+	return !memcmp(((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr, zero, 16);
+}

@@ -48,6 +48,8 @@ void addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct addr *o
  * Same family, address and port (IPv6: and scope, which the config's addresses never set);
  * flow info is not part of where a socket listens or connects.
  */
+/* 0.0.0.0, :: or ::ffff:0.0.0.0: an address that names no host. */
+bool addr_is_unspecified(const struct sockaddr *sa);
 bool addr_equal(const struct addr *a, const struct addr *b);
 /* True for an AF_INET6 address of the form ::ffff:a.b.c.d. */
 bool addr_is_v4mapped(const struct sockaddr *sa);

@@ -55,8 +55,13 @@ static int parse_address(const config_setting_t *s, char **text, struct addr *ad
 static int check_transparent(const config_setting_t *s, const struct config_server *sv,
 			     struct config_error *err)
 {
-	if (!sv->transparent || !transparent_is_local(NULL, (const struct sockaddr *)&sv->addr.ss))
+	const struct sockaddr *sa = (const struct sockaddr *)&sv->addr.ss;
+
+	if (!sv->transparent || !transparent_is_local(NULL, sa))
 		return 0;
+	if (addr_is_unspecified(sa))
+		return cfg_err_at(err, s, "transparent: 0.0.0.0 or :: names no server to connect "
+				  "to; give the backend's own address");
 	return cfg_err_at(err, s, "transparent: a loopback address cannot be reached from a "
 			  "client's address; give the backend an extra address on lo "
 			  "(docs/transparent.md, same host)");

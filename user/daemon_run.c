@@ -160,17 +160,12 @@ static int inherit_sockets(struct daemon *d)
  */
 static int may_be_transparent(const struct config *cfg)
 {
-	const struct config_backend *b = NULL;
+	const struct config_backend *b = transparent_first(cfg);
 	int err;
 
-	for (size_t i = 0; i < cfg->n_backends && !b; i++)
-		if (transparent_any(&cfg->backends[i]))
-			b = &cfg->backends[i];
 	if (!b)
 		return 0;
-	err = transparent_probe(AF_INET);
-	if (err == -EAFNOSUPPORT)
-		err = transparent_probe(AF_INET6);
+	err = transparent_probe_any();
 	if (!err)
 		return 0;
 	pr_err("backend \"%s\" (%s:%d) is transparent, but this process may not set "

@@ -193,3 +193,18 @@ int transparent_probe(int family)
 	close(s);
 	return err;
 }
+
+int transparent_probe_any(void)
+{
+	int err = transparent_probe(AF_INET);
+
+	return err == -EAFNOSUPPORT ? transparent_probe(AF_INET6) : err;
+}
+
+const struct config_backend *transparent_first(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_backends; i++)
+		if (transparent_any(&cfg->backends[i]))
+			return &cfg->backends[i];
+	return NULL;
+}

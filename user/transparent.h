@@ -71,5 +71,9 @@ int transparent_socket(const struct sockaddr *client, int *fd);
  * (-EPERM: neither CAP_NET_ADMIN nor CAP_NET_RAW; -EAFNOSUPPORT: no such family here).
  */
 int transparent_probe(int family);
+/* transparent_probe() on IPv4, or on IPv6 where the host has no IPv4. */
+int transparent_probe_any(void);
+/* cfg's first backend with a transparent server, or NULL. */
+const struct config_backend *transparent_first(const struct config *cfg);
 
 #endif

@@ -106,6 +106,10 @@ static void test_config_errors(void)
 		  "backends.b.servers.[0].address: transparent: a loopback address" },
 		{ "on ::ffff:127.0.0.2", "address = \"[::ffff:127.0.0.2]:80\"; transparent = true;",
 		  "backends.b.address: transparent: a loopback address" },
+		{ "on 0.0.0.0", "address = \"0.0.0.0:80\"; transparent = true;",
+		  "backends.b.address: transparent: 0.0.0.0 or :: names no server to connect to" },
+		{ "on ::", "servers = ( { address = \"[::]:80\"; } ); transparent = true;",
+		  "backends.b.servers.[0].address: transparent: 0.0.0.0 or :: names no server" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -386,12 +386,10 @@ static void check_nft(struct sys *s, const bool need[2], const uint32_t want[2],
 
 static void check_capability(struct sys *s, FILE *f)
 {
-	int err = transparent_probe(AF_INET);
+	int err = transparent_probe_any();
 	char exe[PATH_MAX];
 	ssize_t n;
 
-	if (err == -EAFNOSUPPORT)
-		err = transparent_probe(AF_INET6);
 	if (!err) {
 		fprintf(f, "  ok       IP_TRANSPARENT may be set (CAP_NET_ADMIN or CAP_NET_RAW)\n");
 		return;

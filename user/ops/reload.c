@@ -75,18 +75,17 @@ static void log_listener_diff(const struct config *old, const struct config *cfg
  */
 static int transparent_allowed(const struct config *cfg, char *msg, size_t size)
 {
+	const struct config_backend *b = transparent_first(cfg);
 	int err;
 
-	if (!config_transparent_servers(cfg))
+	if (!b)
 		return 0;
-	err = transparent_probe(AF_INET);
-	if (err == -EAFNOSUPPORT)
-		err = transparent_probe(AF_INET6);
+	err = transparent_probe_any();
 	if (!err)
 		return 0;
-	snprintf(msg, size, "%s: a backend is transparent, but this process may no longer set "
-		 "IP_TRANSPARENT (%s): restart sockmux to get CAP_NET_ADMIN", cfg->path,
-		 strerror(-err));
+	snprintf(msg, size, "%s:%d: backend \"%s\" is transparent, but this process may no longer "
+		 "set IP_TRANSPARENT (%s): restart sockmux to get CAP_NET_ADMIN", cfg->path,
+		 b->line, b->name, strerror(-err));
 	return -EPERM;
 }
 
