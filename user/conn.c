@@ -71,7 +71,7 @@ const char *conn_end_str(enum conn_end end)
 	return end < END__COUNT ? end_names[end] : "?";
 }
 
-void conn_log(const struct conn *c)
+void conn_log(const struct conn *c, struct log_batch *lb)
 {
 	const char *engine = c->engine ? c->engine->name : "-";
 	const struct config *cfg = &c->gen->cfg;
@@ -110,7 +110,7 @@ void conn_log(const struct conn *c)
 	}
 	if (c->detail)
 		snprintf(detail, sizeof(detail), " detail=\"%s\"", c->detail);
-	pr_info("conn=%" PRIu64 " client=%s%s listener=%s sni=%s alpn=%s protocol=%s host=%s%s "
+	log_batch_print(lb, LOG_INFO, "conn=%" PRIu64 " client=%s%s listener=%s sni=%s alpn=%s protocol=%s host=%s%s "
 		"route=%s backend=%s%s%s engine=%s bytes_up=%" PRIu64 " bytes_down=%" PRIu64
 		" duration_ms=%" PRIu64 "%s end=%s%s",
 		c->id, client, via, cfg->listeners[c->listener].text,

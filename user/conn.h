@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "engine.h"
 #include "list.h"
+#include "log.h"
 #include "sniff/sniff.h"
 
 struct config_gen;
@@ -138,6 +139,6 @@ void conn_free(struct conn *c);
 const char *conn_end_str(enum conn_end end);
 
 /* Writes c's one log line (conn_end must be set); names from its configuration. */
-void conn_log(const struct conn *c);
+void conn_log(const struct conn *c, struct log_batch *lb);
 
 #endif

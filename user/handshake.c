@@ -380,6 +380,14 @@ void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events)
 	int err = 0;
 	socklen_t len = sizeof(err);
 
+	/*
+	 * Writable without an error or a hang-up: connected (tcp_poll() reports a pending
+	 * socket error as EPOLLERR), and SO_ERROR has nothing to tell; it is read otherwise.
+	 */
+	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == EPOLLOUT) {
+		handoff(w, c);
+		return;
+	}
 	if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err == ECONNRESET || err == EPIPE) {

@@ -27,31 +27,62 @@ enum log_level log_get_level(void)
 	return log_level;
 }
 
-void log_print(enum log_level level, const char *fmt, ...)
+/* One line with its timestamp, level and newline into line (size >= 64): its length. */
+static size_t format_line(char *line, size_t size, enum log_level level, const char *fmt,
+			  va_list ap)
 {
-	char line[2048];
 	struct timespec ts;
 	struct tm tm;
-	va_list ap;
 	int n, m;
 
-	if (level > log_level)
-		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
+	n = snprintf(line, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		     ts.tv_nsec / 1000000, level_names[level]);
-	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
+	m = vsnprintf(line + n, size - n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;
 	n += m;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	if (n > (int)size - 2)
+		n = size - 2;
 	line[n++] = '\n';
+	return n;
+}
+
+void log_print(enum log_level level, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	size_t n;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	n = format_line(line, sizeof(line), level, fmt, ap);
+	va_end(ap);
 	/* One write per line: lines from worker threads never interleave. */
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
+}
+
+void log_batch_print(struct log_batch *b, enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	if (sizeof(b->buf) - b->len < LOG_LINE_MAX)
+		log_batch_flush(b);
+	va_start(ap, fmt);
+	b->len += format_line(b->buf + b->len, LOG_LINE_MAX, level, fmt, ap);
+	va_end(ap);
+}
+
+/* Whole lines only, in one write: another thread's lines fall before or after them. */
+void log_batch_flush(struct log_batch *b)
+{
+	if (b->len && write(STDERR_FILENO, b->buf, b->len) < 0)
+		b->len = 0;
+	b->len = 0;
 }

@@ -78,7 +78,7 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end)
 	if (c->engine)
 		c->engine->release(w, c);
 	stats_conn_ended(&w->stats, c);
-	conn_log(c);
+	conn_log(c, &w->log);
 	for (int i = 0; i < 2; i++) {
 		if (c->fd[i] >= 0)
 			close(c->fd[i]);

@@ -88,6 +88,7 @@ struct worker {
 					 * without transparency (read at start and reload, and
 					 * again when a transparent bind finds one) */
 	struct worker_stats stats;
+	struct log_batch log;		/* connection lines, written after each batch of events */
 };
 
 /* epoll registration of one of a connection's sockets; 0 or -errno. */

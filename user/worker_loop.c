@@ -125,6 +125,7 @@ static void end_all(struct worker *w)
 		worker_conn_end(w, c, END_SHUTDOWN);
 	}
 	worker_free_graveyard(w);
+	log_batch_flush(&w->log);
 }
 
 /* Adopts the daemon's newest configuration generation if it changed. */
@@ -183,6 +184,7 @@ static void *worker_main(void *arg)
 		}
 		run_timers(w, now_ns());
 		worker_free_graveyard(w);
+		log_batch_flush(&w->log);
 		/* between batches: no pending event names a listening socket it may close */
 		adopt_config(w);
 	}
