@@ -10,8 +10,15 @@
  * off the source only once the destination took them: nothing is held in user space, nothing
  * waits for a pipe, and accept() never loses a descriptor to a pipe.
  *
- * Both sockets are watched edge-triggered for input, output and hang-up; on any event both
- * directions are pumped until neither can progress. A source's EOF becomes shutdown(SHUT_WR)
+ * A direction's first bytes are copied while they come in small reads (a ClientHello, an
+ * answer, a keystroke): recv() then send() through the worker's scratch buffer, two calls where
+ * splice takes three, and a read that came back short means the source had nothing more, so
+ * the next read waits for its next input edge (no read that ends in EAGAIN). What the
+ * destination does not take goes into the direction's pipe, as if spliced. A read that comes
+ * back full makes the direction bulk: pipes from then on.
+ *
+ * Both sockets are watched edge-triggered for input, output and hang-up; an event pumps the
+ * directions it concerns until they cannot progress. A source's EOF becomes shutdown(SHUT_WR)
  * on the destination once its pipe is empty (half-close). A reset or error on either side
  * becomes a reset of the other, but only after every byte that came before it was moved and
  * has left the other socket (worker_conn_fail()).
@@ -42,6 +49,8 @@
 #define PUMP_BOTH (PUMP_UP | PUMP_DOWN)
 /* Most bytes one copy step (no pipe to be had) peeks at once: a pipe's worth. */
 #define COPY_CHUNK 65536
+/* A small read: one that comes back full makes its direction bulk (pipes from then on). */
+#define SMALL_READ 16384
 
 /*
  * Engine state for splice(2): per direction, a pipe from the worker's pool while bytes are in
@@ -52,11 +61,17 @@ struct splice_state {
 	uint32_t in_pipe[2];	/* bytes waiting in each pipe */
 	bool eof[2];		/* source of this direction sent FIN */
 	bool shut[2];		/* FIN passed on to the destination */
+	bool bulk[2];		/* a small read came back full: splice from now on */
+	bool drained[2];	/* the last small read came back short (or EAGAIN), and no input
+				 * edge came since: the source holds nothing to read */
+	bool hup[2];		/* a hang-up or an error was seen on the source: read it to the end
+				 * (its EOF came with no edge of its own after a short read) */
 	uint64_t copied;	/* bytes copied through user space: no pipe could be had */
 };
 
 _Static_assert(sizeof(struct splice_state) <= ENGINE_STATE_SIZE, "splice_state fits conn->eng");
 _Static_assert(COPY_CHUNK <= WORKER_SCRATCH, "a copy step fits the worker's scratch buffer");
+_Static_assert(SMALL_READ <= WORKER_SCRATCH, "a small read fits the worker's scratch buffer");
 
 static struct splice_state *state(struct conn *c)
 {
@@ -157,6 +172,60 @@ static int pump_copy(struct worker *w, struct conn *c, int dir, int *side)
 }
 
 /*
+ * A small read of direction dir, which holds an empty pipe: recv() into the worker's scratch
+ * buffer, send() on; what the destination did not take goes into the pipe (it fits: a pipe
+ * holds more than a small read), where the pipe path carries it on. A read that came back
+ * short (a TCP recv() returns less than asked only when the receive queue was empty, and
+ * what its backlog held wakes epoll again as it is queued) leaves the direction drained until
+ * the source's next input edge. 1 when the source is worth reading again (the read was full,
+ * or the source hung up: its EOF is read next), 0 when not, or -errno with *side.
+ */
+static int pump_small(struct worker *w, struct conn *c, int dir, int *side)
+{
+	struct splice_state *s = state(c);
+	int src = c->fd[dir], dst = c->fd[!dir], err = 0;
+	ssize_t n, m;
+
+	n = recv(src, w->scratch, SMALL_READ, MSG_DONTWAIT);
+	if (n == 0) {
+		s->eof[dir] = true;
+		return 0;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN) {
+			s->drained[dir] = true;
+			return 0;
+		}
+		*side = dir;
+		return -errno;
+	}
+	s->drained[dir] = n < SMALL_READ;
+	s->bulk[dir] = !s->drained[dir];
+	m = send(dst, w->scratch, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (m < 0) {
+		if (errno != EAGAIN)
+			err = -errno;
+		m = 0;
+	}
+	c->bytes[dir] += m;
+	if (m < n) {
+		/* the destination is full (its EPOLLOUT pumps the pipe) or failed */
+		ssize_t k = write(s->pipe[dir][1], w->scratch + m, n - m);
+
+		if (k != n - m) {
+			*side = dir;
+			return k < 0 ? -errno : -EIO;	/* an empty pipe takes a small read */
+		}
+		s->in_pipe[dir] = n - m;
+	}
+	if (err) {
+		*side = !dir;
+		return err;
+	}
+	return !s->in_pipe[dir] && (!s->drained[dir] || s->hup[dir]);
+}
+
+/*
  * Moves what it can in one direction: 0, or -errno with *side the socket that failed. A pipe
  * is taken from the worker's pool for the move and given back once empty; a pipe that still
  * holds bytes stays with the direction until they have left. A source's EOF becomes a FIN on
@@ -168,10 +237,23 @@ static int pump_dir(struct worker *w, struct conn *c, int dir, int *side)
 	struct splice_state *s = state(c);
 	int err = 0;
 
-	if (s->pipe[dir][0] < 0 && !s->eof[dir] && pipe_pool_get(&w->pipes, s->pipe[dir]))
+	/* nothing held, nothing to read until the source's next edge: no call at all */
+	if (s->pipe[dir][0] < 0 && s->drained[dir] && !s->hup[dir] && !s->eof[dir])
+		return 0;
+	if (s->pipe[dir][0] < 0 && !s->eof[dir] && pipe_pool_get(&w->pipes, s->pipe[dir])) {
 		err = pump_copy(w, c, dir, side);
-	else if (s->pipe[dir][0] >= 0)
-		err = pump_pipe(w, c, dir, side);
+	} else if (s->pipe[dir][0] >= 0) {
+		if (!s->bulk[dir] && !s->in_pipe[dir] && !s->eof[dir]) {
+			do
+				err = pump_small(w, c, dir, side);
+			while (err > 0 && !s->bulk[dir] && !s->eof[dir]);
+			if (err > 0)
+				err = 0;
+		}
+		/* bulk, or bytes in the pipe: the pipe path (a drained source is not read) */
+		if (!err && (s->in_pipe[dir] || (!s->drained[dir] && !s->eof[dir])))
+			err = pump_pipe(w, c, dir, side);
+	}
 	if (s->pipe[dir][0] >= 0 && !s->in_pipe[dir])
 		put_pipe(w, s, dir);
 	if (err)
@@ -232,8 +314,9 @@ static void pump(struct worker *w, struct conn *c, uint64_t now, unsigned int di
 		if (!err)
 			continue;
 		if (c->fail.side < 0) {
-			/* first failure: from now on only the failed side's bytes move */
+			/* first failure: from now on only the failed side's bytes move, to its end */
 			worker_conn_fail(w, c, side, err);
+			s->hup[side] = true;
 			dirs = PUMP_BOTH;
 			dir = -1;
 			continue;
@@ -279,14 +362,19 @@ static int splice_start(struct worker *w, struct conn *c)
  */
 static void splice_event(struct worker *w, struct conn *c, int side, uint32_t events)
 {
+	struct splice_state *s = state(c);
 	unsigned int dirs = 0;
 
 	if ((events & EPOLLERR) && c->fail.side < 0)
 		worker_conn_fail(w, c, side, 0);
-	if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+	if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
 		dirs = PUMP_BOTH;
-	if (events & EPOLLIN)
+		s->hup[side] = true;	/* side is the source of direction side */
+	}
+	if (events & EPOLLIN) {
 		dirs |= side ? PUMP_DOWN : PUMP_UP;
+		s->drained[side] = false;
+	}
 	if (events & EPOLLOUT)
 		dirs |= side ? PUMP_UP : PUMP_DOWN;
 	pump(w, c, now_ns(), dirs);
