@@ -686,7 +686,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown key in a backend lists the PROXY keys",
 	  L1 "backends = { web = { address = \"127.0.0.1:1\"; send_proxy = true; }; };\n" R1,
 	  2, "(known: address, servers, balance, retries, health, proxy_protocol, "
-	     "proxy_protocol_crc, transparent)" },
+	     "proxy_protocol_crc, transparent, source)" },
 };
 
 static void test_daemon_keys(void)
