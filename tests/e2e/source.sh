@@ -18,7 +18,8 @@
 #    connections held open to one server address with two sources are all established and
 #    answered; with one source, exactly the first 200 are, the others end as connect_error
 #    "out of ports" in the log, and the daemon keeps serving;
-#  - a reload's new list applies to new connections; `user = "nobody"` binds them all the same.
+#  - health checks go from the listed addresses too; a reload's new list applies to new
+#    connections; `user = "nobody"` binds them all the same.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
@@ -43,6 +44,9 @@ check "server and source addresses on lo" test $? = 0
 bg "$T_DIR/whoami.log" python3 "$WHOAMI" serve W 198.18.0.1:9000 "[2001:db8::1]:9000"
 wait_for "$T_DIR/whoami.log" 'listening W \[' 5 && wait_for "$T_DIR/whoami.log" 'listening W 1' 5
 check "whoami server listens on 198.18.0.1:9000 and [2001:db8::1]:9000" test $? = 0
+# the health-checked backend's server: only checks reach it
+bg "$T_DIR/whoami-hc.log" python3 "$WHOAMI" serve H 198.18.0.1:9010
+wait_for "$T_DIR/whoami-hc.log" 'listening H' 5 || not_ok "whoami server on 198.18.0.1:9010"
 
 # write_conf FILE BASE [V4_SOURCES] [EXTRA]: the backends, the held ones on ports BASE, BASE+1
 write_conf() {
@@ -53,7 +57,8 @@ listen = (
   { address = "127.0.0.1:8502"; name = "v6"; },
   { address = "127.0.0.1:8503"; name = "mix"; },
   { address = "127.0.0.1:8504"; name = "two"; },
-  { address = "127.0.0.1:8505"; name = "one"; }
+  { address = "127.0.0.1:8505"; name = "one"; },
+  { address = "127.0.0.1:8506"; name = "hc"; }
 );
 workers = 2;
 control = "";
@@ -66,13 +71,16 @@ backends = {
           source = [ "198.18.0.3" ]; };
   two = { address = "198.18.0.1:$2"; source = [ "198.18.0.2", "198.18.0.3" ]; };
   one = { address = "198.18.0.1:$(($2 + 1))"; source = [ "198.18.0.2" ]; };
+  hc  = { address = "198.18.0.1:9010"; source = [ "198.18.0.2", "198.18.0.3" ];
+          health = { interval_ms = 250; }; };
 };
 routes = (
   { listener = [ "v4" ]; backend = "v4"; },
   { listener = [ "v6" ]; backend = "v6"; },
   { listener = [ "mix" ]; backend = "mix"; },
   { listener = [ "two" ]; backend = "two"; },
-  { listener = [ "one" ]; backend = "one"; }
+  { listener = [ "one" ]; backend = "one"; },
+  { listener = [ "hc" ]; backend = "hc"; }
 );
 $4
 CONF
@@ -84,21 +92,21 @@ write_conf "$CONF" 9100
 "$SOCKMUX" check -c "$CONF" >"$T_DIR/check.out" 2>&1
 check "check accepts the file" test $? = 0
 check "check prints a backend's list in file order, both families" \
-	grep -q '^  v4 198.18.0.1:9000 source=198.18.0.2,2001:db8::2,198.18.0.3 (line 11)$' \
+	grep -q '^  v4 198.18.0.1:9000 source=198.18.0.2,2001:db8::2,198.18.0.3 (line 12)$' \
 	"$T_DIR/check.out"
 check "check prints each server's list where they differ (the backend's, the server's own)" \
-	grep -q ' balance=round_robin retries=1 source=198.18.0.3|2001:db8::3 (line 14)$' \
+	grep -q ' balance=round_robin retries=1 source=198.18.0.3|2001:db8::3 (line 15)$' \
 	"$T_DIR/check.out"
 sed -e 's/source = \[ "2001:db8::3" \];/source = [ "198.18.0.2" ];/' "$CONF" >"$T_DIR/bad1.conf"
 "$SOCKMUX" check -c "$T_DIR/bad1.conf" >"$T_DIR/bad1.out" 2>&1
 check "check refuses a list without an address of the server's family, naming file and line" \
-	grep -q "^$T_DIR/bad1.conf:15: backends.mix.servers.\[1\].source: no IPv6 address for server \[2001:db8::1\]:9000" \
+	grep -q "^$T_DIR/bad1.conf:16: backends.mix.servers.\[1\].source: no IPv6 address for server \[2001:db8::1\]:9000" \
 	"$T_DIR/bad1.out"
 sed -e 's/{ address = "198.18.0.1:9000"; },/{ address = "198.18.0.1:9000"; transparent = true; },/' \
 	"$CONF" >"$T_DIR/bad2.conf"
 "$SOCKMUX" check -c "$T_DIR/bad2.conf" >"$T_DIR/bad2.out" 2>&1
 check "check refuses a transparent server with a source list, at its transparent key" \
-	grep -q "^$T_DIR/bad2.conf:14: backends.mix.servers.\[0\].transparent: server 198.18.0.1:9000: transparent connects from the client's address, source from listed ones" \
+	grep -q "^$T_DIR/bad2.conf:15: backends.mix.servers.\[0\].transparent: server 198.18.0.1:9000: transparent connects from the client's address, source from listed ones" \
 	"$T_DIR/bad2.out"
 
 # --- per engine ----------------------------------------------------------------------------
@@ -135,6 +143,15 @@ for engine in sockmap splice; do
 		not_ok "$engine: sockmux starts"
 		continue
 	fi
+
+	# health checks go from the source addresses too (HAProxy's checks use `source` alike)
+	before=$(wc -l <"$T_DIR/whoami-hc.log")
+	sleep 1.5
+	hc=$(tail -n +"$((before + 1))" "$T_DIR/whoami-hc.log" | awk '$1 == "conn" { print $3 }')
+	a=$(grep -cxF 198.18.0.2 <<<"$hc")
+	b=$(grep -cxF 198.18.0.3 <<<"$hc")
+	check "$engine: health checks come from 198.18.0.2 ($a) and 198.18.0.3 ($b) in turn, from nowhere else" \
+		test "$a" -ge 2 -a "$(apart "$a" "$b")" -le 1 -a $((a + b)) = "$(grep -c . <<<"$hc")"
 
 	count 8501 "$N"
 	a=$(peers 198.18.0.2)
