@@ -17,7 +17,8 @@
 #  - the headline: net.ipv4.ip_local_port_range narrowed to 200 ports, SMX_SOURCE_HOLD (350)
 #    connections held open to one server address with two sources are all established and
 #    answered; with one source, exactly the first 200 are, the others end as connect_error
-#    "out of ports" in the log, and the daemon keeps serving;
+#    "out of ports" in the log, the daemon keeps serving, and a list with that exhausted
+#    address and another reaches the same server from the other one;
 #  - health checks go from the listed addresses too; a reload's new list applies to new
 #    connections; `user = "nobody"` binds them all the same.
 . "$(dirname "$0")/lib.sh"
@@ -58,7 +59,8 @@ listen = (
   { address = "127.0.0.1:8503"; name = "mix"; },
   { address = "127.0.0.1:8504"; name = "two"; },
   { address = "127.0.0.1:8505"; name = "one"; },
-  { address = "127.0.0.1:8506"; name = "hc"; }
+  { address = "127.0.0.1:8506"; name = "hc"; },
+  { address = "127.0.0.1:8507"; name = "spill"; }
 );
 workers = 2;
 control = "";
@@ -71,6 +73,7 @@ backends = {
           source = [ "198.18.0.3" ]; };
   two = { address = "198.18.0.1:$2"; source = [ "198.18.0.2", "198.18.0.3" ]; };
   one = { address = "198.18.0.1:$(($2 + 1))"; source = [ "198.18.0.2" ]; };
+  spill = { address = "198.18.0.1:$(($2 + 1))"; source = [ "198.18.0.2", "198.18.0.3" ]; };
   hc  = { address = "198.18.0.1:9010"; source = [ "198.18.0.2", "198.18.0.3" ];
           health = { interval_ms = 250; }; };
 };
@@ -80,7 +83,8 @@ routes = (
   { listener = [ "mix" ]; backend = "mix"; },
   { listener = [ "two" ]; backend = "two"; },
   { listener = [ "one" ]; backend = "one"; },
-  { listener = [ "hc" ]; backend = "hc"; }
+  { listener = [ "hc" ]; backend = "hc"; },
+  { listener = [ "spill" ]; backend = "spill"; }
 );
 $4
 CONF
@@ -89,24 +93,26 @@ CONF
 
 # --- check: what it prints, what it refuses ------------------------------------------------
 write_conf "$CONF" 9100
+# line_of TEXT: the line of CONF holding TEXT
+line_of() { grep -nF "$1" "$CONF" | head -n 1 | cut -d: -f1; }
 "$SOCKMUX" check -c "$CONF" >"$T_DIR/check.out" 2>&1
 check "check accepts the file" test $? = 0
 check "check prints a backend's list in file order, both families" \
-	grep -q '^  v4 198.18.0.1:9000 source=198.18.0.2,2001:db8::2,198.18.0.3 (line 12)$' \
+	grep -q "^  v4 198.18.0.1:9000 source=198.18.0.2,2001:db8::2,198.18.0.3 (line $(line_of 'v4  = {'))$" \
 	"$T_DIR/check.out"
 check "check prints each server's list where they differ (the backend's, the server's own)" \
-	grep -q ' balance=round_robin retries=1 source=198.18.0.3|2001:db8::3 (line 15)$' \
+	grep -q " balance=round_robin retries=1 source=198.18.0.3|2001:db8::3 (line $(line_of 'mix = {'))$" \
 	"$T_DIR/check.out"
 sed -e 's/source = \[ "2001:db8::3" \];/source = [ "198.18.0.2" ];/' "$CONF" >"$T_DIR/bad1.conf"
 "$SOCKMUX" check -c "$T_DIR/bad1.conf" >"$T_DIR/bad1.out" 2>&1
 check "check refuses a list without an address of the server's family, naming file and line" \
-	grep -q "^$T_DIR/bad1.conf:16: backends.mix.servers.\[1\].source: no IPv6 address for server \[2001:db8::1\]:9000" \
+	grep -q "^$T_DIR/bad1.conf:$(line_of 'source = [ "2001:db8::3" ]'): backends.mix.servers.\[1\].source: no IPv6 address for server \[2001:db8::1\]:9000" \
 	"$T_DIR/bad1.out"
 sed -e 's/{ address = "198.18.0.1:9000"; },/{ address = "198.18.0.1:9000"; transparent = true; },/' \
 	"$CONF" >"$T_DIR/bad2.conf"
 "$SOCKMUX" check -c "$T_DIR/bad2.conf" >"$T_DIR/bad2.out" 2>&1
 check "check refuses a transparent server with a source list, at its transparent key" \
-	grep -q "^$T_DIR/bad2.conf:15: backends.mix.servers.\[0\].transparent: server 198.18.0.1:9000: transparent connects from the client's address, source from listed ones" \
+	grep -q "^$T_DIR/bad2.conf:$(line_of '"198.18.0.1:9000"; },'): backends.mix.servers.\[0\].transparent: server 198.18.0.1:9000: transparent connects from the client's address, source from listed ones" \
 	"$T_DIR/bad2.out"
 
 # --- per engine ----------------------------------------------------------------------------
@@ -237,6 +243,16 @@ for engine in sockmap splice; do
 	count 8501 20
 	check "$engine: ... while the daemon keeps serving others ($COUNT)" \
 		grep -q '^ok=20 wrong=0 failed=0' <<<"$COUNT"
+	# 198.18.0.2 has no port left towards that server: a list with it goes on to the next
+	bg "$T_DIR/spill-$engine.log" "$IDLE" hold --connect 127.0.0.1:8507 --sni idle.example \
+		--count 100 --sources "$CLIENTS" --parallel 100 --timeout-s 60
+	spill=$BG_PID
+	wait_for "$T_DIR/spill-$engine.log" '^held=' 70
+	sleep 0.3
+	b=$(ss -Htn state established src 198.18.0.3 dst "198.18.0.1:$((base + 1))" | wc -l)
+	check "$engine: ... then a list [ 198.18.0.2, 198.18.0.3 ] to the same server: 100 more held, every one from 198.18.0.3 ($b), none refused" \
+		test "$(grep -c '^held=100 failed=0 ' "$T_DIR/spill-$engine.log")" = 1 -a "$b" = 100
+	stop_pid "$spill"
 	kill -USR1 "$hold"
 	wait_for "$T_DIR/hold1-$engine.log" '^answered=' 30
 	check "$engine: ... and the $PORTS held still answer ($(grep '^answered=' "$T_DIR/hold1-$engine.log"))" \
