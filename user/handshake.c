@@ -406,7 +406,8 @@ static void try_server(struct worker *w, struct conn *c)
 	c->fd[1] = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->connect_ns = now_ns();
-	connect_issued(w, c, connect(fd, (const struct sockaddr *)&dst.ss, dst.len) < 0 ? -errno : 0);
+	err = connect(fd, (const struct sockaddr *)&dst.ss, dst.len) < 0 ? -errno : 0;
+	connect_issued(w, c, err);
 }
 
 static void connect_backend(struct worker *w, struct conn *c)

@@ -105,7 +105,7 @@ int source_bind_connect(const struct config_source *src, const struct addr *dst,
 		}
 		close(s);
 		if (err != -EADDRNOTAVAIL && err != -EADDRINUSE) {
-			/* the server's own failure (e.g. unreachable): the next server, not source */
+			/* the server's own failure (unreachable): the next server, not source */
 			res->used = i;
 			res->detail = strerror(-err);
 			return err;

@@ -700,11 +700,13 @@ static const struct bad_case bad_cases[] = {
 	  4, "backends.web.source.[1]: invalid address \"192.0.2.0/24\": expected a bare IPv4 or "
 	     "IPv6 address" },
 	{ "source: with a port",
-	  L1 "backends = { web = { address = \"127.0.0.1:1\"; source = [ \"127.0.0.2:80\" ]; }; };\n" R1,
-	  2, "backends.web.source.[0]: invalid address \"127.0.0.2:80\"" },
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n"
+	  "  source = [ \"127.0.0.2:80\" ]; }; };\n" R1,
+	  3, "backends.web.source.[0]: invalid address \"127.0.0.2:80\"" },
 	{ "source: a host name",
-	  L1 "backends = { web = { address = \"127.0.0.1:1\"; source = [ \"localhost\" ]; }; };\n" R1,
-	  2, "backends.web.source.[0]: invalid address \"localhost\"" },
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n"
+	  "  source = [ \"localhost\" ]; }; };\n" R1,
+	  3, "backends.web.source.[0]: invalid address \"localhost\"" },
 	{ "source: the unspecified address",
 	  L1 "backends = { web = { address = \"127.0.0.1:1\"; source = [ \"::\" ]; }; };\n" R1,
 	  2, "backends.web.source.[0]: \"::\" names no local address" },
@@ -737,7 +739,8 @@ static const struct bad_case bad_cases[] = {
 	  5, "backends.web.servers.[1].transparent: server 192.0.2.2:1: transparent connects" },
 	{ "source on a server of a transparent backend: at the server's source",
 	  L1 "backends = { web = { transparent = true;\n"
-	  "  servers = ( { address = \"192.0.2.1:1\";\n source = [ \"127.0.0.2\" ]; } ); }; };\n" R1,
+	  "  servers = ( { address = \"192.0.2.1:1\";\n"
+	  " source = [ \"127.0.0.2\" ]; } ); }; };\n" R1,
 	  4, "backends.web.servers.[0].source: server 192.0.2.1:1: transparent connects" },
 	{ "unknown key in a backend lists the PROXY keys",
 	  L1 "backends = { web = { address = \"127.0.0.1:1\"; send_proxy = true; }; };\n" R1,

@@ -58,7 +58,8 @@ static void test_parse(void)
 		const struct config_backend *b = &cfg.backends[0];
 
 		ASSERT_STREQ(list_text(&b->source, buf, sizeof(buf)),
-			     "192.0.2.7,2001:db8::7,192.0.2.8", "kept in file order, mapped as IPv4");
+			     "192.0.2.7,2001:db8::7,192.0.2.8",
+			     "kept in file order, mapped as IPv4");
 		ASSERT_EQ(b->source.addr[2].ss.ss_family, AF_INET, "a mapped address is AF_INET");
 		ASSERT_EQ(b->source.line, 3, "its line");
 		ASSERT_STREQ(list_text(&b->servers[0].source, buf, sizeof(buf)),
@@ -142,7 +143,8 @@ static void test_print(void)
 		     " retries=1 source=192.0.2.7 (line 2)\n",
 		     "check: servers sharing the backend's list: printed once");
 	expect_print("servers = ( { address = \"192.0.2.1:80\"; },"
-		     " { address = \"192.0.2.2:80\"; source = [ \"192.0.2.9\", \"192.0.2.8\" ]; } );",
+		     " { address = \"192.0.2.2:80\";"
+		     " source = [ \"192.0.2.9\", \"192.0.2.8\" ]; } );",
 		     " retries=1 source=-|192.0.2.9,192.0.2.8 (line 2)\n",
 		     "check: lists that differ: per server, - for none");
 	expect_print("address = \"192.0.2.1:80\";", " b 192.0.2.1:80 (line 2)\n",
