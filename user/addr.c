@@ -130,6 +130,21 @@ char *addr_format(const struct sockaddr *sa, char *buf, size_t size)
 	return buf;
 }
 
+char *addr_format_host(const struct sockaddr *sa, char *buf, size_t size)
+{
+	const void *a = NULL;
+
+	if (!size)
+		return buf;
+	if (sa && sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!a || !inet_ntop(sa->sa_family, a, buf, (socklen_t)size))
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 void addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct addr *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -42,6 +42,8 @@ int addr_parse_host(const char *text, struct addr *out);
  * address stays IPv6: "[::ffff:1.2.3.4]:5". Returns buf.
  */
 char *addr_format(const struct sockaddr *sa, char *buf, size_t size);
+/* Writes the address alone, "1.2.3.4" or "2001:db8::1" (addr_parse_host()'s form); returns buf. */
+char *addr_format_host(const struct sockaddr *sa, char *buf, size_t size);
 /* Fills *out from a sockaddr of length len (AF_INET or AF_INET6). */
 void addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct addr *out);
 /*

@@ -45,6 +45,8 @@ struct server_state {
 	_Atomic uint32_t live;		/* connections on it now (from its connect) */
 	_Atomic uint64_t carried;	/* connections whose connect to it completed */
 	_Atomic uint64_t failed;	/* connects to it that failed */
+	_Atomic uint32_t source_turn;	/* connects from its source list: the next one's turn
+					 * (source_bind.h) */
 	/* written by the health checker only */
 	_Atomic bool check_down;	/* the checks say down */
 	_Atomic uint64_t check_since_rt;	/* CLOCK_REALTIME ns the checks last changed it */

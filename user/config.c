@@ -23,9 +23,12 @@ void config_free(struct config *cfg)
 
 		free(b->name);
 		free(b->text);
-		for (j = 0; j < b->n_servers; j++)
+		for (j = 0; j < b->n_servers; j++) {
 			free(b->servers[j].text);
+			free(b->servers[j].source.addr);
+		}
 		free(b->servers);
+		free(b->source.addr);
 		free(b->schedule[0]);
 		free(b->schedule[1]);
 		free(b->health.sni);

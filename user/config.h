@@ -54,6 +54,20 @@ enum balance {
 	BALANCE_FIRST,		/* the first server that is up, in file order */
 };
 
+#define CONFIG_MAX_SOURCES 64	/* addresses in one source = [ ... ] */
+
+/*
+ * Local addresses a server is connected from (source = [ ... ] on a backend or a server), as
+ * HAProxy's `source` and nginx's `proxy_bind`: one per connection, so that one backend address
+ * may take more connections than one local address has ports. Not a route's source (client
+ * prefixes).
+ */
+struct config_source {
+	struct addr *addr;	/* bare addresses (port 0), IPv4-mapped ones as IPv4, file order */
+	size_t n;		/* 0: none, the kernel picks the address */
+	int line;		/* of the source key the list came from */
+};
+
 struct config_server {
 	char *text;		/* the address as written */
 	struct addr addr;
@@ -61,6 +75,9 @@ struct config_server {
 	bool backup;		/* only while no other server is up */
 	bool transparent;	/* connected from the client's own address (the server's
 				 * transparent key, else the backend's) */
+	struct config_source source;	/* the server's source key, else (a copy of) the
+					 * backend's; only addresses of the server's family are
+					 * used */
 	int line;
 };
 
@@ -91,6 +108,7 @@ struct config_backend {
 	unsigned int proxy_protocol;	/* PROXY header version sent first: 1, 2, or 0 (none) */
 	bool proxy_protocol_crc;	/* v2 only: with a CRC32C TLV */
 	bool transparent;		/* transparent = true: its servers' default */
+	struct config_source source;	/* source = [ ... ]: its servers' default */
 	struct config_server *servers;	/* address = "..." is one server of weight 1 */
 	size_t n_servers;
 	enum balance balance;

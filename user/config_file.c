@@ -39,7 +39,7 @@ static const char *const listen_keys[] = { "address", "name", "accept_proxy", "t
 					   NULL };
 static const char *const backend_keys[] = { "address", "servers", "balance", "retries",
 					    "health", "proxy_protocol", "proxy_protocol_crc",
-					    "transparent", NULL };
+					    "transparent", "source", NULL };
 static const char *const timeout_keys[] = { "handshake_ms", "connect_ms", "probe_ms", NULL };
 
 /*
@@ -564,6 +564,53 @@ static void print_transparent(const struct config_backend *b, FILE *f)
 		fprintf(f, "%s%d", j ? "," : "", b->servers[j].transparent);
 }
 
+static bool same_source(const struct config_source *a, const struct config_source *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (!addr_equal(&a->addr[i], &b->addr[i]))
+			return false;
+	return true;
+}
+
+static void print_source_list(const struct config_source *src, FILE *f)
+{
+	char a[ADDR_STRLEN];
+	size_t i;
+
+	if (!src->n)
+		fprintf(f, "-");
+	for (i = 0; i < src->n; i++)
+		fprintf(f, "%s%s", i ? "," : "",
+			addr_format_host((const struct sockaddr *)&src->addr[i].ss, a, sizeof(a)));
+}
+
+/*
+ * " source=a,b" when every server connects from the same list, or " source=a,b|-|c" per
+ * server when they differ ("-": none); nothing when none has one.
+ */
+static void print_source(const struct config_backend *b, FILE *f)
+{
+	size_t j, n = 0;
+	bool same = true;
+
+	for (j = 0; j < b->n_servers; j++) {
+		n += b->servers[j].source.n > 0;
+		same = same && same_source(&b->servers[j].source, &b->servers[0].source);
+	}
+	if (!n)
+		return;
+	fprintf(f, " source=");
+	for (j = 0; j < (same ? 1 : b->n_servers); j++) {
+		if (j)
+			fprintf(f, "|");
+		print_source_list(&b->servers[j].source, f);
+	}
+}
+
 void config_print(const struct config *cfg, FILE *f)
 {
 	const struct sockaddr *sa;
@@ -599,6 +646,7 @@ void config_print(const struct config *cfg, FILE *f)
 				b->health.timeout_ms, b->health.rise, b->health.fall,
 				b->health.sni ? " sni=" : "", b->health.sni ? b->health.sni : "");
 		print_transparent(b, f);
+		print_source(b, f);
 		fprintf(f, " (line %d)\n", b->line);
 	}
 	fprintf(f, "routes:\n");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * config_servers.c - a backend's servers, balance, retries and transparent keys (see
+ * config_servers.c - a backend's servers, balance, retries, transparent and source keys (see
  * config_servers.h). Pure: no I/O. The round robin order is computed here once, smooth as
  * nginx's (each server's turns spread evenly over a cycle of sum(weights) picks), so that
  * picking is one atomic increment.
@@ -13,12 +13,14 @@
 #include "config_health.h"
 #include "config_servers.h"
 #include "config_setting.h"
+#include "source_bind.h"
 #include "transparent.h"
 
 #define MAX_WEIGHT 256
 #define MAX_SCHEDULE 4096	/* sum of the weights of one backend */
 
-static const char *const server_keys[] = { "address", "weight", "backup", "transparent", NULL };
+static const char *const server_keys[] = { "address", "weight", "backup", "transparent", "source",
+					   NULL };
 static const char *const balance_names[] = {
 	[BALANCE_ROUND_ROBIN] = "round_robin",
 	[BALANCE_LEAST_CONN] = "least_conn",
@@ -67,9 +69,98 @@ static int check_transparent(const config_setting_t *s, const struct config_serv
 			  "(docs/transparent.md, same host)");
 }
 
-/* Server sv of backend b: its transparent key, else the backend's. */
-static int parse_server(const config_setting_t *g, const struct config_backend *b,
-			struct config_server *sv, struct config_error *err)
+/*
+ * source = [ "192.0.2.1", "2001:db8::1" ] at s into *src: bare local addresses, each once; an
+ * IPv4-mapped one is kept as IPv4 (the family it connects with).
+ */
+static int parse_source(const config_setting_t *s, struct config_source *src,
+			struct config_error *err)
+{
+	const config_setting_t *e;
+	const char *str = NULL;
+	char q[QUOTE_MAX], a[ADDR_STRLEN];
+	struct addr one;
+	int i, j, n, ret;
+
+	n = cfg_get_nonempty_list(s, "an array of local addresses [ \"192.0.2.1\", "
+				  "\"2001:db8::1\" ]", err);
+	if (n < 0)
+		return n;
+	if (n > CONFIG_MAX_SOURCES)
+		return cfg_err_at(err, s, "%d addresses, at most %d", n, CONFIG_MAX_SOURCES);
+	src->addr = calloc((size_t)n, sizeof(*src->addr));
+	if (!src->addr)
+		return cfg_err_nomem(err);
+	src->line = cfg_line(s);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		ret = cfg_get_string(e, err, &str);
+		if (ret)
+			return ret;
+		if (addr_parse_host(str, &one))
+			return cfg_err_at(err, e, "invalid address \"%s\": expected a bare IPv4 or "
+					  "IPv6 address, as \"192.0.2.1\" or \"2001:db8::1\" (no "
+					  "port, no prefix, no name)", cfg_quote(str, q, sizeof(q)));
+		transparent_unmap((const struct sockaddr *)&one.ss, &src->addr[i]);
+		if (addr_is_unspecified((const struct sockaddr *)&src->addr[i].ss))
+			return cfg_err_at(err, e, "\"%s\" names no local address: list the "
+					  "addresses to connect from", cfg_quote(str, q, sizeof(q)));
+		for (j = 0; j < i; j++)
+			if (addr_equal(&src->addr[j], &src->addr[i]))
+				return cfg_err_at(err, e, "duplicate address %s (also source.[%d])",
+						  addr_format_host((const struct sockaddr *)
+								   &src->addr[i].ss, a,
+								   sizeof(a)), j);
+		src->n++;
+	}
+	return 0;
+}
+
+static int copy_source(const struct config_source *from, struct config_source *to,
+		       struct config_error *err)
+{
+	if (!from->n)
+		return 0;
+	to->addr = calloc(from->n, sizeof(*to->addr));
+	if (!to->addr)
+		return cfg_err_nomem(err);
+	memcpy(to->addr, from->addr, from->n * sizeof(*to->addr));
+	to->n = from->n;
+	to->line = from->line;
+	return 0;
+}
+
+/*
+ * The source list server sv ends with (its own, else the backend's) must hold an address of
+ * its family, and a transparent server connects from the client's address, not from a list.
+ * g: the server's group (NULL: the backend's own address); bg: the backend's group. The error
+ * is at the server's own key where it has one, else at the backend's source.
+ */
+static int check_source(const config_setting_t *g, const config_setting_t *bg,
+			const struct config_server *sv, struct config_error *err)
+{
+	const config_setting_t *own = g ? config_setting_get_member(g, "source") : NULL;
+	const config_setting_t *tp = g ? config_setting_get_member(g, "transparent") : NULL;
+	const config_setting_t *at = own ? own : config_setting_get_member(bg, "source");
+	int family = transparent_family((const struct sockaddr *)&sv->addr.ss);
+
+	if (!sv->source.n)
+		return 0;
+	if (sv->transparent)
+		return cfg_err_at(err, !own && tp ? tp : at, "server %s: transparent connects "
+				  "from the client's address, source from listed ones: a server "
+				  "takes one or the other", sv->text);
+	if (!source_bind_count(&sv->source, family))
+		return cfg_err_at(err, at, "no %s address for server %s: a server is connected "
+				  "from an address of its own family",
+				  family == AF_INET ? "IPv4" : "IPv6", sv->text);
+	return 0;
+}
+
+/* Server sv of backend b: its transparent and source keys, else the backend's. */
+static int parse_server(const config_setting_t *g, const config_setting_t *bg,
+			const struct config_backend *b, struct config_server *sv,
+			struct config_error *err)
 {
 	const config_setting_t *s;
 	int ret;
@@ -95,6 +186,12 @@ static int parse_server(const config_setting_t *g, const struct config_backend *
 		ret = cfg_get_bool(s, err, &sv->transparent);
 	if (!ret)
 		ret = check_transparent(config_setting_get_member(g, "address"), sv, err);
+	if (!ret && (s = config_setting_get_member(g, "source")))
+		ret = parse_source(s, &sv->source, err);
+	else if (!ret)
+		ret = copy_source(&b->source, &sv->source, err);
+	if (!ret)
+		ret = check_source(g, bg, sv, err);
 	return ret;
 }
 
@@ -177,8 +274,8 @@ static int parse_balance(const config_setting_t *g, struct config_backend *b,
 			  "source_hash, first)", cfg_quote(str, q, sizeof(q)));
 }
 
-static int parse_server_list(const config_setting_t *list, struct config_backend *b,
-			     struct config_error *err)
+static int parse_server_list(const config_setting_t *list, const config_setting_t *bg,
+			     struct config_backend *b, struct config_error *err)
 {
 	int n, ret;
 
@@ -197,7 +294,7 @@ static int parse_server_list(const config_setting_t *list, struct config_backend
 		const config_setting_t *elem = config_setting_get_elem(list, (unsigned int)i);
 
 		b->n_servers++;
-		ret = parse_server(elem, b, &b->servers[i], err);
+		ret = parse_server(elem, bg, b, &b->servers[i], err);
 		if (ret)
 			return ret;
 		/* a server is known by its backend and address: in stats, metrics, reloads */
@@ -219,9 +316,12 @@ int config_parse_servers(const config_setting_t *g, struct config_backend *b,
 	const config_setting_t *addr = config_setting_get_member(g, "address");
 	const config_setting_t *list = config_setting_get_member(g, "servers");
 	const config_setting_t *tp = config_setting_get_member(g, "transparent");
+	const config_setting_t *src = config_setting_get_member(g, "source");
 	int ret;
 
 	if (tp && (ret = cfg_get_bool(tp, err, &b->transparent)))
+		return ret;
+	if (src && (ret = parse_source(src, &b->source, err)))
 		return ret;
 	if (addr && list)
 		return cfg_err_at(err, list, "a backend has address or servers, not both");
@@ -238,13 +338,17 @@ int config_parse_servers(const config_setting_t *g, struct config_backend *b,
 		ret = parse_address(addr, &b->servers[0].text, &b->servers[0].addr, err);
 		if (!ret)
 			ret = check_transparent(addr, &b->servers[0], err);
+		if (!ret)
+			ret = copy_source(&b->source, &b->servers[0].source, err);
+		if (!ret)
+			ret = check_source(NULL, g, &b->servers[0], err);
 		if (ret)
 			return ret;
 		b->text = strdup(b->servers[0].text);
 		if (!b->text)
 			return cfg_err_nomem(err);
 	} else {
-		ret = parse_server_list(list, b, err);
+		ret = parse_server_list(list, g, b, err);
 		if (ret)
 			return ret;
 	}

@@ -49,6 +49,7 @@ struct conn *conn_new(struct config_gen *gen, uint64_t id, unsigned int listener
 	c->route = -1;
 	c->backend = -1;
 	c->server = -1;
+	c->source = -1;
 	c->fail.side = -1;
 	c->listener = listener;
 	c->accept_ns = now_ns();
@@ -76,7 +77,7 @@ void conn_log(const struct conn *c, struct log_batch *lb)
 	const char *engine = c->engine ? c->engine->name : "-";
 	const struct config *cfg = &c->gen->cfg;
 	char client[ADDR_STRLEN], route[24], detail[160] = "", fields[128] = "";
-	char via[ADDR_STRLEN + 8] = "", server[ADDR_STRLEN + 32] = "";
+	char via[ADDR_STRLEN + 8] = "", server[2 * ADDR_STRLEN + 40] = "";
 	const char *backend = "-";
 	uint64_t ms = (now_ns() - c->accept_ns) / 1000000;
 
@@ -99,6 +100,16 @@ void conn_log(const struct conn *c, struct log_batch *lb)
 
 		snprintf(server, sizeof(server), " server=%s tries=%u",
 			 addr_format((const struct sockaddr *)&sv->addr.ss, a, sizeof(a)), c->tries);
+	}
+	/* a server with a source list: the local address the connection came from */
+	if (c->backend >= 0 && c->server >= 0 && c->source >= 0) {
+		const struct config_server *sv = &cfg->backends[c->backend].servers[c->server];
+		size_t n = strlen(server);
+		char a[ADDR_STRLEN];
+
+		snprintf(server + n, sizeof(server) - n, " source=%s",
+			 addr_format_host((const struct sockaddr *)&sv->source.addr[c->source].ss,
+					  a, sizeof(a)));
 	}
 	if (c->state == CONN_HANDED_OFF && c->engine && c->engine->log_fields)
 		c->engine->log_fields(c, fields, sizeof(fields));

@@ -90,6 +90,8 @@ struct conn {
 	uint64_t tried;			/* bit i: server i was tried */
 	bool server_counted;		/* counts in server's live connections */
 	bool transparent;		/* the backend socket is bound to the client's address */
+	int16_t source;			/* index into the server's source list of the address
+					 * the backend socket is bound to; -1: none */
 	uint64_t accept_ns;
 	uint64_t deadline_ns;		/* of the current HELLO or CONNECTING state */
 	uint64_t next_poll_ns;		/* when the engine wants its poll, 0: never */

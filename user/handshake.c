@@ -34,6 +34,7 @@
 #include "router.h"
 #include "sniff/sniff.h"
 #include "sniff/tls_hello.h"
+#include "source_bind.h"
 #include "transparent.h"
 #include "worker.h"
 
@@ -202,7 +203,7 @@ static enum conn_end connect_end(int err)
  * (balance.h), and the next one is tried, with the client's bytes still queued unread, up to
  * the backend's retries; else c ends.
  */
-static void connect_failed(struct worker *w, struct conn *c, int err)
+static void connect_failed_why(struct worker *w, struct conn *c, int err, const char *why)
 {
 	const struct config_backend *b = &c->gen->cfg.backends[c->backend];
 	struct backend_state *st = &c->gen->balance[c->backend];
@@ -214,17 +215,23 @@ static void connect_failed(struct worker *w, struct conn *c, int err)
 		c->server_counted = false;
 	}
 	c->err = err;
-	c->detail = strerror(err);
+	c->detail = why;
 	/* tried holds the servers of the wrong family for a transparent connection too */
 	if (c->tries <= b->retries && (size_t)__builtin_popcountll(c->tried) < b->n_servers) {
-		/* closing the socket takes it out of the worker's epoll */
-		close(c->fd[1]);
+		/* closing the socket takes it out of the worker's epoll (none: no source bound) */
+		if (c->fd[1] >= 0)
+			close(c->fd[1]);
 		c->fd[1] = -1;
 		list_del(&c->link);
 		try_server(w, c);
 		return;
 	}
 	worker_conn_end(w, c, connect_end(err));
+}
+
+static void connect_failed(struct worker *w, struct conn *c, int err)
+{
+	connect_failed_why(w, c, err, strerror(err));
 }
 
 /*
@@ -289,6 +296,60 @@ static uint64_t servers_to_skip(struct worker *w, struct conn *c,
 	return transparent_exclude(b, transparent_family(cl));
 }
 
+/*
+ * c's connect() to its server returned err (0: connected at once, -EINPROGRESS: under way):
+ * the hand-off, or the wait for it, or the next server.
+ */
+static void connect_issued(struct worker *w, struct conn *c, int err)
+{
+	const struct config *cfg = &c->gen->cfg;
+	int werr;
+
+	if (err && err != -EINPROGRESS) {
+		connect_failed(w, c, -err);
+		return;
+	}
+	/* with the engine's own events (engine_ops.watch): its hand-off needs no epoll_ctl() */
+	werr = worker_watch(w, c, 1, EPOLLOUT | EPOLLET | w->d->ops->watch, EPOLL_CTL_ADD);
+	if (werr) {
+		connect_failed(w, c, -werr);
+		return;
+	}
+	if (!err) {
+		handoff(w, c);
+		return;
+	}
+	c->deadline_ns = now_ns() + cfg->connect_ms * 1000000ull;
+	worker_add_deadline(&w->connecting, c);
+}
+
+/*
+ * c's connect to server i from one of its source addresses (source_bind.h), each connection
+ * to the server starting from the next one; a server none of them reaches is a failed connect.
+ */
+static void connect_from_source(struct worker *w, struct conn *c, int i)
+{
+	const struct config_server *sv = &c->gen->cfg.backends[c->backend].servers[i];
+	struct server_state *ss = c->gen->balance[c->backend].servers[i];
+	struct source_bind_result res;
+	unsigned int turn;
+	int err;
+
+	turn = atomic_fetch_add_explicit(&ss->source_turn, 1, memory_order_relaxed);
+	c->connect_ns = now_ns();
+	err = source_bind_connect(&sv->source, &sv->addr, turn, &c->fd[1], &res);
+	c->source = (int16_t)res.used;
+	if (res.internal) {
+		c->err = -err;
+		c->detail = res.detail;
+		worker_conn_end(w, c, END_INTERNAL);
+	} else if (err && err != -EINPROGRESS) {
+		connect_failed_why(w, c, -err, res.detail);
+	} else {
+		connect_issued(w, c, err);
+	}
+}
+
 /* Connects c to the next server of its backend (balance.h); the hand-off follows. */
 static void try_server(struct worker *w, struct conn *c)
 {
@@ -329,8 +390,13 @@ static void try_server(struct worker *w, struct conn *c)
 	c->err = 0;
 	c->detail = NULL;
 	c->transparent = false;
+	c->source = -1;
 	balance_take(st, i);
 	c->server_counted = true;
+	if (b->servers[i].source.n) {
+		connect_from_source(w, c, i);
+		return;
+	}
 	err = backend_socket(w, c, &b->servers[i], &dst, &fd);
 	if (err) {
 		c->err = -err;
@@ -340,27 +406,8 @@ static void try_server(struct worker *w, struct conn *c)
 	c->fd[1] = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->connect_ns = now_ns();
-	if (connect(fd, (const struct sockaddr *)&dst.ss, dst.len) == 0) {
-		err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET | w->d->ops->watch, EPOLL_CTL_ADD);
-		if (err) {
-			connect_failed(w, c, -err);
-			return;
-		}
-		handoff(w, c);
-		return;
-	}
-	if (errno != EINPROGRESS) {
-		connect_failed(w, c, errno);
-		return;
-	}
-	/* with the engine's own events (engine_ops.watch): its hand-off needs no epoll_ctl() */
-	err = worker_watch(w, c, 1, EPOLLOUT | EPOLLET | w->d->ops->watch, EPOLL_CTL_ADD);
-	if (err) {
-		connect_failed(w, c, -err);
-		return;
-	}
-	c->deadline_ns = now_ns() + cfg->connect_ms * 1000000ull;
-	worker_add_deadline(&w->connecting, c);
+	err = connect(fd, (const struct sockaddr *)&dst.ss, dst.len) < 0 ? -errno : 0;
+	connect_issued(w, c, err);
 }
 
 static void connect_backend(struct worker *w, struct conn *c)

@@ -19,6 +19,7 @@
 #include "health_tls.h"
 #include "log.h"
 #include "proxy_proto.h"
+#include "source_bind.h"
 
 #define HELLO_MAX 2048
 #define FIRST_CHECK_WITHIN_MS 1000	/* the first check of a new server, jittered */
@@ -30,6 +31,8 @@ struct check {
 	struct server_state *st;
 	char *backend, *server;		/* names for the log */
 	struct addr addr;
+	struct config_source source;	/* the server's source list (a copy), as connections */
+	unsigned int source_turn;	/* checks rotate over it on their own */
 	struct config_health cfg;	/* cfg.sni is owned here */
 	unsigned int proxy_protocol;	/* the backend's: its servers expect the header first */
 	enum check_phase phase;
@@ -80,6 +83,7 @@ static void check_free(struct check *c)
 	free(c->backend);
 	free(c->server);
 	free(c->cfg.sni);
+	free(c->source.addr);
 	free(c);
 }
 
@@ -88,13 +92,21 @@ static int check_set(struct check *c, const struct config_backend *b, size_t i)
 {
 	char *name = strdup(b->name), *server = strdup(b->servers[i].text);
 	char *sni = b->health.sni ? strdup(b->health.sni) : NULL;
+	const struct config_source *src = &b->servers[i].source;
+	struct addr *from = src->n ? calloc(src->n, sizeof(*from)) : NULL;
 
-	if (!name || !server || (b->health.sni && !sni)) {
+	if (!name || !server || (b->health.sni && !sni) || (src->n && !from)) {
 		free(name);
 		free(server);
 		free(sni);
+		free(from);
 		return -ENOMEM;
 	}
+	if (src->n)
+		memcpy(from, src->addr, src->n * sizeof(*from));
+	free(c->source.addr);
+	c->source = *src;
+	c->source.addr = from;
 	free(c->backend);
 	free(c->server);
 	free(c->cfg.sni);
@@ -366,7 +378,22 @@ static void on_answer(struct health *h, struct check *c, uint64_t now)
 static void start(struct health *h, struct check *c, uint64_t now)
 {
 	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+	struct source_bind_result res;
+	int err;
 
+	if (c->source.n) {
+		/* from the server's source addresses, as its connections: the same path checked */
+		c->phase = PHASE_CONNECTING;
+		c->deadline_ns = now + c->cfg.timeout_ms * 1000000ull;
+		err = source_bind_connect(&c->source, &c->addr, c->source_turn++, &c->fd, &res);
+		if (err && err != -EINPROGRESS) {
+			finish(h, c, res.internal ? CHECK_ERROR : result_of(-err), now);
+			return;
+		}
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+			finish(h, c, CHECK_ERROR, now);
+		return;
+	}
 	c->fd = socket(c->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		finish(h, c, CHECK_ERROR, now);

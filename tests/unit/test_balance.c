@@ -192,7 +192,7 @@ static void test_errors(void)
 		  "backends.b.servers.[0].weight: 300 is out of range 0..256" },
 		{ "an unknown server key", "servers = ( { address = \"127.0.0.1:1\"; wieght = 2; } );",
 		  "unknown key \"wieght\" in backends.b.servers.[0] (known: address, weight, backup, "
-		  "transparent)" },
+		  "transparent, source)" },
 		{ "a duplicate server", "servers = ( { address = \"127.0.0.1:1\"; },"
 		  " { address = \"[::1]:2\"; }, { address = \"127.0.0.1:1\"; } );",
 		  "backends.b.servers.[2]: duplicate server 127.0.0.1:1 (also servers.[0], line 2)" },

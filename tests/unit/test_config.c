@@ -683,10 +683,69 @@ static const struct bad_case bad_cases[] = {
 	{ "user is an integer", L1 B1 R1 "user = 65534;\n", 4, "user: expected a string" },
 	{ "metrics host name", L1 B1 R1 "metrics = \"localhost:9106\";\n",
 	  4, "metrics: invalid address \"localhost:9106\"" },
+	/* source = [ ... ] on a backend or a server: local addresses to connect from */
+	{ "source: a string",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n  source = \"127.0.0.2\"; }; };\n" R1,
+	  3, "backends.web.source: expected an array of local addresses [ \"192.0.2.1\", "
+	     "\"2001:db8::1\" ], got a string" },
+	{ "source: empty",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; source = [ ]; }; };\n" R1,
+	  2, "backends.web.source: empty list: expected an array of local addresses" },
+	{ "source: not a string",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; source = [ 7 ]; }; };\n" R1,
+	  2, "backends.web.source.[0]: expected a string" },
+	{ "source: a prefix",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n"
+	  "  source = [ \"127.0.0.2\",\n \"192.0.2.0/24\" ]; }; };\n" R1,
+	  4, "backends.web.source.[1]: invalid address \"192.0.2.0/24\": expected a bare IPv4 or "
+	     "IPv6 address" },
+	{ "source: with a port",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n"
+	  "  source = [ \"127.0.0.2:80\" ]; }; };\n" R1,
+	  3, "backends.web.source.[0]: invalid address \"127.0.0.2:80\"" },
+	{ "source: a host name",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n"
+	  "  source = [ \"localhost\" ]; }; };\n" R1,
+	  3, "backends.web.source.[0]: invalid address \"localhost\"" },
+	{ "source: the unspecified address",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\"; source = [ \"::\" ]; }; };\n" R1,
+	  2, "backends.web.source.[0]: \"::\" names no local address" },
+	{ "source: an address twice (a mapped one is its IPv4 address)",
+	  L1 "backends = { web = { address = \"127.0.0.1:1\";\n"
+	  "  source = [ \"127.0.0.2\", \"::ffff:127.0.0.2\" ]; }; };\n" R1,
+	  3, "backends.web.source.[1]: duplicate address 127.0.0.2 (also source.[0])" },
+	{ "source: none of the server's family",
+	  L1 "backends = { web = { address = \"[::1]:1\";\n"
+	  "  source = [ \"127.0.0.2\" ]; }; };\n" R1,
+	  3, "backends.web.source: no IPv6 address for server [::1]:1: a server is connected from "
+	     "an address of its own family" },
+	{ "source: none of one server's family, the backend's list",
+	  L1 "backends = { web = { servers = ( { address = \"127.0.0.1:1\"; },\n"
+	  "  { address = \"[::1]:1\"; } );\n  source = [ \"127.0.0.2\" ]; }; };\n" R1,
+	  4, "backends.web.source: no IPv6 address for server [::1]:1" },
+	{ "source: a mapped server is IPv4",
+	  L1 "backends = { web = { address = \"[::ffff:127.0.0.1]:1\";\n"
+	  "  source = [ \"::1\" ]; }; };\n" R1,
+	  3, "backends.web.source: no IPv4 address for server [::ffff:127.0.0.1]:1" },
+	{ "source and transparent on a backend",
+	  L1 "backends = { web = { address = \"192.0.2.1:1\"; transparent = true;\n"
+	  "  source = [ \"127.0.0.2\" ]; }; };\n" R1,
+	  3, "backends.web.source: server 192.0.2.1:1: transparent connects from the client's "
+	     "address, source from listed ones: a server takes one or the other" },
+	{ "source on a backend, transparent on a server: at the server's key",
+	  L1 "backends = { web = { source = [ \"127.0.0.2\" ];\n"
+	  "  servers = ( { address = \"192.0.2.1:1\"; },\n"
+	  "  { address = \"192.0.2.2:1\";\n transparent = true; } ); }; };\n" R1,
+	  5, "backends.web.servers.[1].transparent: server 192.0.2.2:1: transparent connects" },
+	{ "source on a server of a transparent backend: at the server's source",
+	  L1 "backends = { web = { transparent = true;\n"
+	  "  servers = ( { address = \"192.0.2.1:1\";\n"
+	  " source = [ \"127.0.0.2\" ]; } ); }; };\n" R1,
+	  4, "backends.web.servers.[0].source: server 192.0.2.1:1: transparent connects" },
 	{ "unknown key in a backend lists the PROXY keys",
 	  L1 "backends = { web = { address = \"127.0.0.1:1\"; send_proxy = true; }; };\n" R1,
 	  2, "(known: address, servers, balance, retries, health, proxy_protocol, "
-	     "proxy_protocol_crc, transparent)" },
+	     "proxy_protocol_crc, transparent, source)" },
 };
 
 static void test_daemon_keys(void)
