@@ -27,6 +27,9 @@
 #define CONFIG_DEFAULT_CONNECT_MS 3000
 #define CONFIG_DEFAULT_PROBE_MS 2000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 16384
+/* the sockmap engine takes a connection once it carried this much (splice-auto's idea) */
+#define CONFIG_DEFAULT_SOCKMAP_AFTER 65536
+#define CONFIG_MAX_SOCKMAP_AFTER (1u << 30)
 #define CONFIG_MAX_WORKERS 64
 #define CONFIG_DEFAULT_CONTROL "/run/sockmux/control.sock"
 #define CONFIG_CONTROL_PATH_MAX 108	/* sizeof(sun_path), NUL included */
@@ -163,6 +166,9 @@ struct config {
 					 * max_connections) */
 	unsigned int max_per_source;	/* max_connections_per_source: per client address
 					 * (IPv6: per /64); 0: no limit */
+	unsigned int sockmap_after;	/* sockmap_after_bytes: the sockmap engine takes a
+					 * connection once it carried this many bytes (splice
+					 * carries them); 0: at its hand-off */
 	char *control;			/* Unix control socket path; "" when off */
 	bool control_explicit;		/* control = set in the file (not the default) */
 	char *metrics_text;		/* Prometheus endpoint as written, NULL when off */

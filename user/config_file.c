@@ -33,8 +33,8 @@
 
 static const char *const top_keys[] = { "listen", "timeouts", "backends", "routes", "workers",
 					"max_connections", "max_handshakes",
-					"max_connections_per_source", "control", "metrics", "user",
-					NULL };
+					"max_connections_per_source", "sockmap_after_bytes",
+					"control", "metrics", "user", NULL };
 static const char *const listen_keys[] = { "address", "name", "accept_proxy", "trusted",
 					   NULL };
 static const char *const backend_keys[] = { "address", "servers", "balance", "retries",
@@ -282,6 +282,7 @@ static int parse_limits(const config_setting_t *root, struct config *cfg,
 	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	cfg->max_handshakes = 0;
 	cfg->max_per_source = 0;
+	cfg->sockmap_after = CONFIG_DEFAULT_SOCKMAP_AFTER;
 	ret = cfg_get_opt_uint(root, "workers", 0, CONFIG_MAX_WORKERS, err, &cfg->workers);
 	if (ret)
 		return ret;
@@ -293,8 +294,12 @@ static int parse_limits(const config_setting_t *root, struct config *cfg,
 			       &cfg->max_handshakes);
 	if (ret)
 		return ret;
-	return cfg_get_opt_uint(root, "max_connections_per_source", 0, CONFIG_MAX_MAX_CONNECTIONS,
-				err, &cfg->max_per_source);
+	ret = cfg_get_opt_uint(root, "max_connections_per_source", 0, CONFIG_MAX_MAX_CONNECTIONS,
+			       err, &cfg->max_per_source);
+	if (ret)
+		return ret;
+	return cfg_get_opt_uint(root, "sockmap_after_bytes", 0, CONFIG_MAX_SOCKMAP_AFTER, err,
+				&cfg->sockmap_after);
 }
 
 /*
@@ -669,6 +674,8 @@ void config_print(const struct config *cfg, FILE *f)
 		fprintf(f, "max_connections_per_source: %u\n", cfg->max_per_source);
 	else
 		fprintf(f, "max_connections_per_source: off\n");
+	if (cfg->sockmap_after != CONFIG_DEFAULT_SOCKMAP_AFTER)
+		fprintf(f, "sockmap_after_bytes: %u\n", cfg->sockmap_after);
 	fprintf(f, "control: %s, metrics: %s\n", *cfg->control ? cfg->control : "off",
 		cfg->metrics_text ? cfg->metrics_text : "off");
 	if (cfg->user)

@@ -123,6 +123,10 @@ struct conn {
 					 * dropped when sockmux gave up and reset it */
 	struct conn_fail fail;
 	const struct engine_ops *engine;	/* the engine carrying c, set before its start() */
+	const struct engine_ops *upgrade;	/* the engine that takes c over once it carried
+						 * upgrade_at bytes (engine_ops.adopt); NULL:
+						 * none */
+	uint64_t upgrade_at;
 	union {
 		uint64_t align;
 		uint8_t bytes[ENGINE_STATE_SIZE];

@@ -54,6 +54,13 @@ struct engine_ops {
 	 * and left it as it was; fallback, if any, is started instead.
 	 */
 	int (*start)(struct worker *w, struct conn *c);
+	/*
+	 * Takes over a live connection another engine carried so far, which holds nothing in
+	 * flight (no byte read and not yet written, no pipe in use, no FIN or error seen): 0;
+	 * -EOPNOTSUPP: it could not, and left the sockets as they were (the caller restores its
+	 * own state); another -errno: c must end. NULL: only start().
+	 */
+	int (*adopt)(struct worker *w, struct conn *c);
 	/* side: 0 for the client socket, 1 for the backend socket. */
 	void (*event)(struct worker *w, struct conn *c, int side, uint32_t events);
 	void (*poll)(struct worker *w, struct conn *c, uint64_t now_ns);

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
@@ -101,6 +102,29 @@ void worker_conn_abort(struct worker *w, struct conn *c, enum conn_end end)
 			setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
 	worker_conn_end(w, c, end);
+}
+
+void worker_conn_upgrade(struct worker *w, struct conn *c)
+{
+	const struct engine_ops *from = c->engine, *to = c->upgrade;
+	uint8_t kept[ENGINE_STATE_SIZE];
+	int err;
+
+	c->upgrade = NULL;
+	memcpy(kept, c->eng.bytes, sizeof(kept));
+	c->engine = to;
+	err = to->adopt(w, c);
+	if (err == -EOPNOTSUPP) {
+		c->engine = from;
+		memcpy(c->eng.bytes, kept, sizeof(kept));
+		return;
+	}
+	if (err && !c->dead) {
+		c->err = -err;
+		if (!c->detail)
+			c->detail = "engine hand-off failed";
+		worker_conn_abort(w, c, END_INTERNAL);
+	}
 }
 
 void worker_conn_reset(struct worker *w, struct conn *c, int side, int err)

@@ -98,6 +98,11 @@ void worker_conn_end(struct worker *w, struct conn *c, enum conn_end end);
 /* End c with a reset of both sockets (SO_LINGER {1, 0}), not a FIN: nothing looks whole. */
 void worker_conn_abort(struct worker *w, struct conn *c, enum conn_end end);
 /*
+ * c's engine carries nothing in flight and c has carried c->upgrade_at bytes: c->upgrade
+ * adopts it (engine_ops.adopt). If it cannot, c stays with its engine as it was, for good.
+ */
+void worker_conn_upgrade(struct worker *w, struct conn *c);
+/*
  * End c as reset: both sockets are closed with SO_LINGER {1, 0}, so the side still alive sees
  * a reset. err is the error seen (-errno), or 0 to read it from side's SO_ERROR.
  */

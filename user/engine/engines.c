@@ -11,10 +11,9 @@
 #include <string.h>
 
 #include "engine.h"
+#include "engine/splice.h"
 #include "log.h"
 
-extern const struct engine_ops splice_engine_ops;
-extern const struct engine_ops splice_copy_engine_ops;
 extern const struct engine_ops sockmap_engine_ops;
 extern const struct engine_ops sockmap_unbounded_engine_ops;
 

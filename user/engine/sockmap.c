@@ -37,6 +37,7 @@
 #include "engine.h"
 #include "log.h"
 #include "engine/sockmap.h"
+#include "engine/splice.h"
 #include "pipe_pool.h"
 #include "sockmap.skel.h"
 #include "tcpstat.h"
@@ -102,8 +103,6 @@ static struct sockmap_worker *slots(struct worker *w)
 #define SOCKMAP_POLL_MAX_MS 50
 /* Smallest read when carrying passed bytes, even towards a nearly full destination. */
 #define SOCKMAP_READ_MIN 16384
-
-extern const struct engine_ops splice_engine_ops;
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -280,6 +279,23 @@ static bool unverdict_client(struct sockmap_engine *e, struct conn *c)
 	       !__atomic_load_n(&ds->passed, __ATOMIC_ACQUIRE);
 }
 
+/* Each socket's cookie -> its peer's, the slot and its direction, in one call; 0 or -errno. */
+static int put_peers(struct sockmap_engine *e, struct sockmap_state *s)
+{
+	struct sm_peer peer[2];
+	__u32 count = 2;
+
+	for (int i = 0; i < 2; i++) {
+		/* direction i sends to socket !i */
+		peer[i].peer_cookie = s->cookie[!i];
+		peer[i].slot = s->slot;
+		peer[i].dir = i == 0 ? SM_DIR_UP : SM_DIR_DOWN;
+	}
+	if (bpf_map_update_batch(e->peer_fd, s->cookie, peer, &count, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
 /*
  * The kernel takes only ESTABLISHED sockets into a sockmap: a peer that sent its FIN before
  * the hand-off (a request and its FIN at once; a backend that answers and closes as soon as it
@@ -289,12 +305,10 @@ static bool unverdict_client(struct sockmap_engine *e, struct conn *c)
  * SO_RCVLOWAT kick, so the program can only have run on new client bytes if the backend's
  * FIN and such bytes both came in the few microseconds between the two inserts.
  */
-static int sockmap_start(struct worker *w, struct conn *c)
+static int sockmap_adopt(struct worker *w, struct conn *c)
 {
 	struct sockmap_engine *e = engine(w);
 	struct sockmap_state *s = state(c);
-	struct sm_peer peer[2];
-	__u32 count = 2;
 	int one = 1, err, i;
 
 	memset(s, 0, sizeof(*s));
@@ -309,16 +323,9 @@ static int sockmap_start(struct worker *w, struct conn *c)
 		if (err)
 			goto out_slot;
 	}
-	for (i = 0; i < 2; i++) {
-		/* direction i sends to socket !i */
-		peer[i].peer_cookie = s->cookie[!i];
-		peer[i].slot = s->slot;
-		peer[i].dir = i == 0 ? SM_DIR_UP : SM_DIR_DOWN;
-	}
-	if (bpf_map_update_batch(e->peer_fd, s->cookie, peer, &count, NULL) < 0) {
-		err = -errno;
+	err = put_peers(e, s);
+	if (err)
 		goto out_unmap;
-	}
 	/* Targets first, backend before client; then the sockets the program runs on. */
 	err = map_put_sock(e->redir_fd, s->cookie[1], c->fd[1]);
 	if (err)
@@ -345,14 +352,17 @@ static int sockmap_start(struct worker *w, struct conn *c)
 	}
 	/*
 	 * Edge-triggered input: the psock wakes readers only for bytes the program passed to
-	 * user space (a spill), never for redirected ones; level-triggered, it would spin. The
-	 * client is watched so since its accept; the backend was watched for its connect. A
-	 * client FIN whose edge went by while connecting is not lost: the SO_RCVLOWAT kick above
-	 * runs the queue (FIN included) through the program, whose data-ready wakes epoll again.
+	 * user space (a spill), never for redirected ones; level-triggered, it would spin. Both
+	 * sockets were watched as splice watches them (engine_ops.watch), output included, which
+	 * would wake the worker for every ACK. A FIN whose edge went by before is not lost: the
+	 * SO_RCVLOWAT kick above runs the queue (FIN included) through the program, whose
+	 * data-ready wakes epoll again.
 	 */
-	err = watch(w, c, 1);
-	if (err)
-		goto out_redir;
+	for (i = 0; i < 2; i++) {
+		err = watch(w, c, i);
+		if (err)
+			goto out_redir;
+	}
 	stats_slot_own(&w->stats, s->slot - slots(w)->base, c);
 	return 0;
 
@@ -368,6 +378,26 @@ out_slot:
 	slots(w)->free[slots(w)->n_free++] = s->slot;
 	s->slot = UINT32_MAX;
 	return err;
+}
+
+/*
+ * The hand-off of a routed connection: splice carries it (small reads copied, engine/splice.h)
+ * until it has carried sockmap_after_bytes, and the sockmap engine adopts it then, between two
+ * reads, with nothing in flight (worker_conn_upgrade()). A short connection (a request and its
+ * answer) or an idle one that moved little never costs two psocks and their teardown through
+ * the kernel's work queue; one that carries more moves in the kernel from then on. With
+ * sockmap_after_bytes = 0, the sockets enter the maps at once.
+ */
+static int sockmap_start(struct worker *w, struct conn *c)
+{
+	unsigned int after = c->gen->cfg.sockmap_after;
+
+	if (!after)
+		return sockmap_adopt(w, c);
+	c->upgrade = c->engine;
+	c->upgrade_at = after;
+	c->engine = &splice_engine_ops;
+	return splice_engine_ops.start(w, c);
 }
 
 /*
@@ -815,12 +845,14 @@ static void sockmap_log_fields(const struct conn *c, char *buf, size_t size)
 
 const struct engine_ops sockmap_engine_ops = {
 	.name = "sockmap",
+	.watch = SPLICE_WATCH,	/* splice carries it first */
 	.pipes_per_worker = PIPE_POOL_MAX,	/* for the connections splice carries */
 	.open = sockmap_engine_open,
 	.close = sockmap_engine_close,
 	.worker_init = sockmap_worker_init,
 	.worker_fini = sockmap_worker_fini,
 	.start = sockmap_start,
+	.adopt = sockmap_adopt,
 	.event = sockmap_event,
 	.poll = sockmap_poll,
 	.release = sockmap_release,
@@ -831,12 +863,14 @@ const struct engine_ops sockmap_engine_ops = {
 
 const struct engine_ops sockmap_unbounded_engine_ops = {
 	.name = "sockmap",
+	.watch = SPLICE_WATCH,	/* splice carries it first */
 	.pipes_per_worker = PIPE_POOL_MAX,	/* for the connections splice carries */
 	.open = sockmap_unbounded_open,
 	.close = sockmap_engine_close,
 	.worker_init = sockmap_worker_init,
 	.worker_fini = sockmap_worker_fini,
 	.start = sockmap_start,
+	.adopt = sockmap_adopt,
 	.event = sockmap_event,
 	.poll = sockmap_poll,
 	.release = sockmap_release,

@@ -37,12 +37,11 @@
 #include "conn.h"
 #include "daemon.h"
 #include "engine.h"
+#include "engine/splice.h"
 #include "pipe_pool.h"
 #include "worker.h"
 
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-/* What both sockets are watched for, asked for from their registration (engine_ops.watch). */
-#define SPLICE_WATCH (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 /* pump(): which directions to move */
 #define PUMP_UP 1u	/* client -> backend */
 #define PUMP_DOWN 2u	/* backend -> client */
@@ -296,6 +295,18 @@ static void pump_failed(struct worker *w, struct conn *c, uint64_t now)
 }
 
 /*
+ * Nothing in flight and no end seen: no pipe in use (so none holds a byte), no FIN or hang-up
+ * on either socket. Another engine may take the connection over now (engine_ops.adopt).
+ */
+static bool at_rest(const struct splice_state *s)
+{
+	for (int dir = 0; dir < 2; dir++)
+		if (s->pipe[dir][0] >= 0 || s->eof[dir] || s->hup[dir])
+			return false;
+	return true;
+}
+
+/*
  * Moves the directions in dirs (PUMP_*), each until it cannot progress; after a failure, both
  * that may move. A direction left out stays as its last pump left it: it waits for an edge on
  * its source (input) or destination (room), and that edge pumps it.
@@ -334,6 +345,8 @@ static void pump(struct worker *w, struct conn *c, uint64_t now, unsigned int di
 		pump_failed(w, c, now);
 	else if (s->shut[0] && s->shut[1])
 		worker_conn_end(w, c, END_CLOSED);
+	else if (c->upgrade && c->bytes[0] + c->bytes[1] >= c->upgrade_at && at_rest(s))
+		worker_conn_upgrade(w, c);
 }
 
 static int splice_start(struct worker *w, struct conn *c)
