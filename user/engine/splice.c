@@ -40,6 +40,9 @@
 #define PUMP_UP 1u	/* client -> backend */
 #define PUMP_DOWN 2u	/* backend -> client */
 #define PUMP_BOTH (PUMP_UP | PUMP_DOWN)
+/* splice_state.moved_by: how a direction last moved bytes */
+#define MOVED_BY_PIPE 1
+#define MOVED_BY_COPY 2
 /* Most bytes one copy step (no pipe to be had) peeks at once: a pipe's worth. */
 #define COPY_CHUNK 65536
 
@@ -53,6 +56,8 @@ struct splice_state {
 	bool eof[2];		/* source of this direction sent FIN */
 	bool shut[2];		/* FIN passed on to the destination */
 	uint64_t copied;	/* bytes copied through user space: no pipe could be had */
+	uint8_t moved_by[2];	/* MOVED_BY_*: how each direction last moved bytes, 0: never */
+	uint32_t switches;	/* times a direction moved bytes otherwise than the last time */
 };
 
 _Static_assert(sizeof(struct splice_state) <= ENGINE_STATE_SIZE, "splice_state fits conn->eng");
@@ -166,14 +171,32 @@ static int pump_copy(struct worker *w, struct conn *c, int dir, int *side)
 static int pump_dir(struct worker *w, struct conn *c, int dir, int *side)
 {
 	struct splice_state *s = state(c);
+	uint64_t before = c->bytes[dir];
+	uint8_t by = MOVED_BY_PIPE;
 	int err = 0;
 
-	if (s->pipe[dir][0] < 0 && !s->eof[dir] && pipe_pool_get(&w->pipes, s->pipe[dir]))
-		err = pump_copy(w, c, dir, side);
-	else if (s->pipe[dir][0] >= 0)
+	if (s->pipe[dir][0] < 0 && !s->eof[dir]) {
+		if (pipe_pool_get(&w->pipes, s->pipe[dir])) {
+			stats_pipe_add(&w->stats, STATS_PIPE_REFUSED, 1);
+			by = MOVED_BY_COPY;
+			err = pump_copy(w, c, dir, side);
+		} else {
+			stats_pipe_add(&w->stats, STATS_PIPE_TAKEN, 1);
+		}
+	}
+	if (s->pipe[dir][0] >= 0)
 		err = pump_pipe(w, c, dir, side);
 	if (s->pipe[dir][0] >= 0 && !s->in_pipe[dir])
 		put_pipe(w, s, dir);
+	if (c->bytes[dir] != before) {
+		if (by == MOVED_BY_COPY)
+			stats_pipe_add(&w->stats, STATS_PIPE_COPIED, c->bytes[dir] - before);
+		if (s->moved_by[dir] && s->moved_by[dir] != by) {
+			s->switches++;
+			stats_pipe_add(&w->stats, STATS_PIPE_SWITCHES, 1);
+		}
+		s->moved_by[dir] = by;
+	}
 	if (err)
 		return err;
 	if (s->eof[dir] && !s->in_pipe[dir] && !s->shut[dir] && c->fail.side < 0) {
@@ -306,13 +329,17 @@ static void splice_release(struct worker *w, struct conn *c)
 		put_pipe(w, s, dir);
 }
 
-/* copied= when bytes went through user space for want of a pipe (never, unless loaded). */
+/*
+ * copied= when bytes went through user space for want of a pipe (never, unless loaded), and
+ * switches=, the times a direction moved bytes by copy after pipe or by pipe after copy.
+ */
 static void splice_log_fields(const struct conn *c, char *buf, size_t size)
 {
 	const struct splice_state *s = (const struct splice_state *)c->eng.bytes;
 
 	if (s->copied)
-		snprintf(buf, size, " copied=%" PRIu64, s->copied);
+		snprintf(buf, size, " copied=%" PRIu64 " switches=%" PRIu32, s->copied,
+			 s->switches);
 }
 
 /* A connection holds its two sockets, and a pipe per direction only while bytes move. */
