@@ -102,7 +102,7 @@ def drain(hogs, ms):
         done = all(h.read == h.sent for h in hogs)
         if done and now - last >= QUIET_MS / 1000 and now - t0 >= ms / 1000:
             return total
-        if now - t0 > 30:
+        if now - t0 > 5:
             return total
         time.sleep(0.001)
 
