@@ -122,6 +122,8 @@ struct conn {
 	uint64_t unsent_on_reset;	/* bytes of a failed side the other socket never took:
 					 * dropped when sockmux gave up and reset it */
 	struct conn_fail fail;
+	uint32_t early_events[2];	/* epoll events of each socket before the hand-off: a
+					 * FIN whose edge the handshake took has no other */
 	const struct engine_ops *engine;	/* the engine carrying c, set before its start() */
 	const struct engine_ops *upgrade;	/* the engine that takes c over once it carried
 						 * upgrade_at bytes (engine_ops.adopt); NULL:

@@ -32,6 +32,8 @@ static void conn_event(struct worker *w, struct conn *c, int side, uint32_t even
 {
 	if (c->dead)
 		return;
+	if (c->state != CONN_HANDED_OFF)
+		c->early_events[side] |= events;
 	switch (c->state) {
 	case CONN_HELLO:
 		/* EPOLLOUT alone: asked for the engine (engine_ops.watch), nothing to read */

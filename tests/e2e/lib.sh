@@ -106,9 +106,16 @@ start_peer_server() {
 # start_sockmux CONFIG ENGINE [NAME]: runs sockmux; waits for its listeners. PID in SMX_PID,
 # log in SMX_LOG.
 start_sockmux() {
-	local name=${3:-sockmux}
+	local name=${3:-sockmux} conf=$1 engine=$2
 	SMX_LOG=$T_DIR/$name.log
-	bg "$SMX_LOG" "$SOCKMUX" run -c "$1" --engine "$2"
+	if [ "$engine" = sockmap-now ]; then
+		# the sockmap engine taking each connection at its hand-off, not after
+		# sockmap_after_bytes carried by splice: its own path from the first byte
+		conf=$T_DIR/$name-now.conf
+		{ cat "$1"; echo 'sockmap_after_bytes = 0;'; } >"$conf"
+		engine=sockmap
+	fi
+	bg "$SMX_LOG" "$SOCKMUX" run -c "$conf" --engine "$engine"
 	SMX_PID=$BG_PID
 	wait_for "$SMX_LOG" 'listening on' 10
 }

@@ -8,6 +8,8 @@
  *   smx-fault client --connect ADDR --scenario NAME --size N [--bind ADDR]
  *   both: [--at BYTES] (where a mid-transfer fault happens; default half of N)
  *         [--read-rate BYTES_PER_S] (a slow reader)
+ *         [--pace MS] (every payload spread over MS milliseconds, in chunks of at most
+ *         64 KiB, rather than sent at once: tests/e2e/pipeswitch.sh)
  *
  * The client always opens with OPENER (so that sockmux has bytes to route on, the same both
  * ways); every payload is the PRNG stream of peer_common.h (seed 1 upwards, 2 downwards), so a
@@ -66,6 +68,7 @@ static const char *scen_name;
 static uint64_t size;
 static uint64_t fault_at = UINT64_MAX;	/* --at; UINT64_MAX: half of size */
 static uint64_t read_rate;		/* --read-rate, bytes/s; 0: as fast as it comes */
+static long pace_all;			/* --pace, ms; 0: payloads sent at once */
 static struct timespec t_start;
 
 static long ms_since_start(void)
@@ -103,13 +106,15 @@ static void report(void)
 	fflush(stdout);
 }
 
-/* Sends n more bytes of the stream (paced over pace_ms if not 0); 0 or errno. */
+/* Sends n more bytes of the stream (paced over pace_ms if not 0, else --pace); 0 or errno. */
 static int send_n(int fd, uint64_t n, long pace_ms)
 {
 	static uint8_t buf[65536];
 	uint64_t left = n, chunk = sizeof(buf);
 	long t0 = ms_since_start();
 
+	if (!pace_ms)
+		pace_ms = pace_all;
 	if (pace_ms) {
 		chunk = n / 16 ? n / 16 : 1;
 		if (chunk > sizeof(buf))
@@ -626,9 +631,9 @@ static int run_client(const char *addr, const char *bind_addr, const struct scen
 
 static const char usage[] =
 	"usage: smx-fault server --listen ADDR --scenario NAME --size N [--at BYTES]\n"
-	"                        [--read-rate BYTES_PER_S]\n"
+	"                        [--read-rate BYTES_PER_S] [--pace MS]\n"
 	"       smx-fault client --connect ADDR --scenario NAME --size N [--at BYTES]\n"
-	"                        [--read-rate BYTES_PER_S] [--bind ADDR]\n"
+	"                        [--read-rate BYTES_PER_S] [--pace MS] [--bind ADDR]\n"
 	"       smx-fault list\n";
 
 int main(int argc, char **argv)
@@ -641,6 +646,7 @@ int main(int argc, char **argv)
 		{ "at", required_argument, NULL, 'a' },
 		{ "read-rate", required_argument, NULL, 'r' },
 		{ "bind", required_argument, NULL, 'b' },
+		{ "pace", required_argument, NULL, 'p' },
 		{ 0 }
 	};
 	const struct scenario *sc;
@@ -667,6 +673,7 @@ int main(int argc, char **argv)
 		case 'a': fault_at = strtoull(optarg, NULL, 0); break;
 		case 'r': read_rate = strtoull(optarg, NULL, 0); break;
 		case 'b': bind_addr = optarg; break;
+		case 'p': pace_all = strtol(optarg, NULL, 0); break;
 		default: fputs(usage, stderr); return 2;
 		}
 	}

@@ -46,6 +46,9 @@
 #define PUMP_UP 1u	/* client -> backend */
 #define PUMP_DOWN 2u	/* backend -> client */
 #define PUMP_BOTH (PUMP_UP | PUMP_DOWN)
+/* splice_state.moved_by: how a direction last moved bytes */
+#define MOVED_BY_PIPE 1
+#define MOVED_BY_COPY 2
 /* Most bytes one copy step (no pipe to be had) peeks at once: a pipe's worth. */
 #define COPY_CHUNK 65536
 /* A small read: one that comes back full makes its direction bulk (pipes from then on). */
@@ -66,6 +69,8 @@ struct splice_state {
 	bool hup[2];		/* a hang-up or an error was seen on the source: read it to the end
 				 * (its EOF came with no edge of its own after a short read) */
 	uint64_t copied;	/* bytes copied through user space: no pipe could be had */
+	uint8_t moved_by[2];	/* MOVED_BY_*: how each direction last moved bytes, 0: never */
+	uint32_t switches;	/* times a direction moved bytes otherwise than the last time */
 };
 
 _Static_assert(sizeof(struct splice_state) <= ENGINE_STATE_SIZE, "splice_state fits conn->eng");
@@ -234,14 +239,23 @@ static int pump_small(struct worker *w, struct conn *c, int dir, int *side)
 static int pump_dir(struct worker *w, struct conn *c, int dir, int *side)
 {
 	struct splice_state *s = state(c);
+	uint64_t before = c->bytes[dir];
+	uint8_t by = MOVED_BY_PIPE;
 	int err = 0;
 
 	/* nothing held, nothing to read until the source's next edge: no call at all */
 	if (s->pipe[dir][0] < 0 && s->drained[dir] && !s->hup[dir] && !s->eof[dir])
 		return 0;
-	if (s->pipe[dir][0] < 0 && !s->eof[dir] && pipe_pool_get(&w->pipes, s->pipe[dir])) {
-		err = pump_copy(w, c, dir, side);
-	} else if (s->pipe[dir][0] >= 0) {
+	if (s->pipe[dir][0] < 0 && !s->eof[dir]) {
+		if (pipe_pool_get(&w->pipes, s->pipe[dir])) {
+			stats_pipe_add(&w->stats, STATS_PIPE_REFUSED, 1);
+			by = MOVED_BY_COPY;
+			err = pump_copy(w, c, dir, side);
+		} else {
+			stats_pipe_add(&w->stats, STATS_PIPE_TAKEN, 1);
+		}
+	}
+	if (s->pipe[dir][0] >= 0) {
 		if (!s->bulk[dir] && !s->in_pipe[dir] && !s->eof[dir]) {
 			do
 				err = pump_small(w, c, dir, side);
@@ -255,6 +269,15 @@ static int pump_dir(struct worker *w, struct conn *c, int dir, int *side)
 	}
 	if (s->pipe[dir][0] >= 0 && !s->in_pipe[dir])
 		put_pipe(w, s, dir);
+	if (c->bytes[dir] != before) {
+		if (by == MOVED_BY_COPY)
+			stats_pipe_add(&w->stats, STATS_PIPE_COPIED, c->bytes[dir] - before);
+		if (s->moved_by[dir] && s->moved_by[dir] != by) {
+			s->switches++;
+			stats_pipe_add(&w->stats, STATS_PIPE_SWITCHES, 1);
+		}
+		s->moved_by[dir] = by;
+	}
 	if (err)
 		return err;
 	if (s->eof[dir] && !s->in_pipe[dir] && !s->shut[dir] && c->fail.side < 0) {
@@ -356,8 +379,11 @@ static int splice_start(struct worker *w, struct conn *c)
 
 	/* the state may follow an engine that could not take c (engine.h, fallback) */
 	memset(s, 0, sizeof(*s));
-	for (int dir = 0; dir < 2; dir++)
+	for (int dir = 0; dir < 2; dir++) {
 		s->pipe[dir][0] = s->pipe[dir][1] = -1;
+		/* a FIN seen before (its edge was the handshake's) is read after a short read */
+		s->hup[dir] = c->early_events[dir] & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+	}
 	/* registered with SPLICE_WATCH already, unless another engine's (a fallback) */
 	for (int side = 0; side < 2 && w->d->ops->watch != SPLICE_WATCH; side++) {
 		err = worker_watch(w, c, side, SPLICE_WATCH, EPOLL_CTL_MOD);
@@ -407,13 +433,17 @@ static void splice_release(struct worker *w, struct conn *c)
 		put_pipe(w, s, dir);
 }
 
-/* copied= when bytes went through user space for want of a pipe (never, unless loaded). */
+/*
+ * copied= when bytes went through user space for want of a pipe (never, unless loaded), and
+ * switches=, the times a direction moved bytes by copy after pipe or by pipe after copy.
+ */
 static void splice_log_fields(const struct conn *c, char *buf, size_t size)
 {
 	const struct splice_state *s = (const struct splice_state *)c->eng.bytes;
 
 	if (s->copied)
-		snprintf(buf, size, " copied=%" PRIu64, s->copied);
+		snprintf(buf, size, " copied=%" PRIu64 " switches=%" PRIu32, s->copied,
+			 s->switches);
 }
 
 /* A connection holds its two sockets, and a pipe per direction only while bytes move. */

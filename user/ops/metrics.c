@@ -224,6 +224,31 @@ static void server_families(FILE *f, const struct stats_snapshot *s)
 	}
 }
 
+/* The splice engine's pipes: taken, none to be had, bytes copied instead, switches. */
+static void pipe_families(FILE *f, const struct stats_snapshot *s)
+{
+	static const struct {
+		const char *name, *help;
+		enum stats_pipe k;
+	} fam[] = {
+		{ "sockmux_pipe_takes_total", "Pipes a direction took from its worker's pool.",
+		  STATS_PIPE_TAKEN },
+		{ "sockmux_pipe_refusals_total",
+		  "Times a direction found no pipe to be had and copied instead.",
+		  STATS_PIPE_REFUSED },
+		{ "sockmux_pipe_copied_bytes_total", "Bytes copied for want of a pipe.",
+		  STATS_PIPE_COPIED },
+		{ "sockmux_pipe_switches_total",
+		  "Times a direction moved bytes by copy after pipe, or by pipe after copy.",
+		  STATS_PIPE_SWITCHES },
+	};
+
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		family(f, fam[i].name, "counter", fam[i].help);
+		fprintf(f, "%s %" PRIu64 "\n", fam[i].name, s->pipes[fam[i].k]);
+	}
+}
+
 void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
 {
 	family(f, "sockmux_info", "gauge", "Version and engine of the running sockmux.");
@@ -237,6 +262,7 @@ void metrics_write(struct daemon *d, const struct stats_snapshot *s, FILE *f)
 	row_families(f, s, &route_families);
 	row_families(f, s, &protocol_families);
 	server_families(f, s);
+	pipe_families(f, s);
 	histogram(f, "sockmux_handshake_duration_seconds",
 		  "From accept to the routing decision (ClientHello read and matched).",
 		  &s->handshake);

@@ -284,6 +284,11 @@ void stats_conn_bytes(struct worker_stats *ws, struct conn *c)
 	}
 }
 
+void stats_pipe_add(struct worker_stats *ws, enum stats_pipe k, uint64_t v)
+{
+	add(&ws->pipes[k], v);
+}
+
 static void row_ended(struct stats_row *r, enum conn_end end)
 {
 	add(&r->active, -1);

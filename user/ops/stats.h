@@ -45,6 +45,19 @@ struct stats_hist {
 	_Atomic uint64_t sum_us;
 };
 
+/*
+ * How the splice engine's directions moved their bytes (engines with a pipe pool): a
+ * direction takes a pipe from the worker's pool while it has bytes in flight, and copies
+ * through user space when none can be had (engine/splice.c).
+ */
+enum stats_pipe {
+	STATS_PIPE_TAKEN,	/* a direction took a pipe from the pool */
+	STATS_PIPE_REFUSED,	/* a direction found none and copied instead */
+	STATS_PIPE_COPIED,	/* bytes so copied */
+	STATS_PIPE_SWITCHES,	/* a direction moved bytes by copy after pipe, or back */
+	STATS_PIPE__COUNT
+};
+
 /* Which rows a sockmap slot's live bytes belong to; sid[STATS_LISTENER] UINT32_MAX: free. */
 struct stats_slot {
 	uint32_t sid[STATS__KINDS];
@@ -70,6 +83,7 @@ struct worker_stats {
 	size_t n_rows[STATS__KINDS];
 	struct stats_hist handshake;	/* accept -> routing decision */
 	struct stats_hist connect;	/* connect() -> backend connected */
+	_Atomic uint64_t pipes[STATS_PIPE__COUNT];
 	pthread_mutex_t lock;		/* slots, the move of a slot's bytes into rows, and
 					 * the growth of row[] at a reload */
 	struct stats_slot *slots;	/* [max_conns], engines with live_bytes only */
@@ -93,6 +107,8 @@ int stats_worker_fit(struct worker_stats *ws, struct stats_names *names);
 void stats_conn_accepted(struct worker_stats *ws, const struct conn *c);
 void stats_conn_routed(struct worker_stats *ws, const struct conn *c, uint64_t now);
 void stats_conn_connected(struct worker_stats *ws, const struct conn *c, uint64_t now);
+/* Adds v to the worker's pipe counter k (enum stats_pipe). */
+void stats_pipe_add(struct worker_stats *ws, enum stats_pipe k, uint64_t v);
 /* Adds what c->bytes[] gained since the last call to c's rows. */
 void stats_conn_bytes(struct worker_stats *ws, struct conn *c);
 void stats_conn_ended(struct worker_stats *ws, struct conn *c);

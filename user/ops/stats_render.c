@@ -185,6 +185,10 @@ void stats_write_json(struct daemon *d, const struct stats_snapshot *cur,
 		fputs("]", f);
 	}
 	json_servers(f, cur);
+	fprintf(f, ",\n \"pipes\": {\"taken\": %" PRIu64 ", \"refused\": %" PRIu64
+		", \"copied_bytes\": %" PRIu64 ", \"switches\": %" PRIu64 "}",
+		cur->pipes[STATS_PIPE_TAKEN], cur->pipes[STATS_PIPE_REFUSED],
+		cur->pipes[STATS_PIPE_COPIED], cur->pipes[STATS_PIPE_SWITCHES]);
 	fputs("}\n", f);
 }
 
@@ -351,4 +355,9 @@ void stats_write_text(struct daemon *d, const struct stats_snapshot *cur,
 	text_header(f, "");
 	text_row(f, "total", &cur->total, &r);
 	text_servers(f, cur);
+	if (cur->pipes[STATS_PIPE_REFUSED])
+		fprintf(f, "\npipes: %" PRIu64 " taken, %" PRIu64 " times none to be had (%" PRIu64
+			" bytes copied instead), %" PRIu64 " switches between pipe and copy\n",
+			cur->pipes[STATS_PIPE_TAKEN], cur->pipes[STATS_PIPE_REFUSED],
+			cur->pipes[STATS_PIPE_COPIED], cur->pipes[STATS_PIPE_SWITCHES]);
 }

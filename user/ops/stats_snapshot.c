@@ -110,6 +110,8 @@ int stats_snapshot(struct daemon *d, struct stats_snapshot *s)
 		pthread_mutex_unlock(&ws->lock);
 		sum_hist(&s->handshake, &ws->handshake);
 		sum_hist(&s->connect, &ws->connect);
+		for (int k = 0; k < STATS_PIPE__COUNT; k++)
+			s->pipes[k] += get(&ws->pipes[k]);
 	}
 	for (i = 0; i < s->n[STATS_LISTENER]; i++) {
 		l = &s->row[STATS_LISTENER][i];

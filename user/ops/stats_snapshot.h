@@ -29,6 +29,7 @@ struct stats_snapshot {
 	struct stats_sum *row[STATS__KINDS];
 	struct stats_name *name[STATS__KINDS];	/* copies */
 	struct stats_hist_sum handshake, connect;
+	uint64_t pipes[STATS_PIPE__COUNT];	/* enum stats_pipe */
 	struct stats_server *servers;	/* the live configuration's */
 	size_t n_servers;
 };
