@@ -38,7 +38,7 @@ last_line() {
 	conn_lines | sed -n "${want}p"
 }
 
-for engine in sockmap splice; do
+for engine in sockmap sockmap-now splice; do
 	start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine" || { not_ok "$engine: starts"; continue; }
 	fds0=$(ls /proc/"$SMX_PID"/fd | wc -l)
 	n=0

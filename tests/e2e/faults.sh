@@ -4,7 +4,9 @@
 # then a reset, a request and its FIN at once, resets and kill -9 of either end mid-transfer
 # in both directions, half-closes with the other way flowing for seconds, a backend that never
 # reads or closes at once) runs client -> server directly, then through sockmux on each engine
-# (and splice-copy: the splice engine with its pipe pool out, copying every byte),
+# (and sockmap-now: the sockmap engine taking each connection at its hand-off rather than
+# after sockmap_after_bytes; splice-copy: the splice engine with its pipe pool out, copying
+# every byte),
 # with 1 B, 16 B, 64 KiB and 64 MiB payloads; what both ends saw must be the same: the bytes
 # (every byte checked against its stream, counts compared), how each end saw the end (EOF or
 # reset), and no later than the direct run by more than a bound. Where TCP itself decides
@@ -45,7 +47,7 @@ for scen in $SLOW; do
 done
 ok "direct runs: $(echo $SCENARIOS | wc -w) scenarios x $(echo $SIZES | wc -w) sizes, and $(echo $SLOW | wc -w) with a slow reader"
 
-for engine in ${SMX_ENGINES:-sockmap splice splice-copy}; do
+for engine in ${SMX_ENGINES:-sockmap sockmap-now splice splice-copy}; do
 	start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine" || { not_ok "$engine: starts"; continue; }
 	sleep 0.2
 	fds0=$(ls /proc/"$SMX_PID"/fd | wc -l)

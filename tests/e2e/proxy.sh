@@ -178,7 +178,7 @@ raw_send() {
 
 HELLO=$FIXTURES/hello/openssl-xmpp.bin	# SNI example.org, ALPN xmpp-client
 
-for engine in sockmap splice; do
+for engine in sockmap sockmap-now splice; do
 	start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine" || { not_ok "$engine: starts"; continue; }
 
 	# --- sending: real receivers report the real client ------------------------------

@@ -30,7 +30,7 @@ start_peer_server "[::1]:9002" v6 || not_ok "peer v6 starts"
 start_peer_server 127.0.0.1:9003 slow --read-rate 4000000 || not_ok "peer slow starts"
 
 
-for engine in ${SMX_ENGINES:-sockmap splice splice-copy}; do
+for engine in ${SMX_ENGINES:-sockmap sockmap-now splice splice-copy}; do
 	if ! start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine"; then
 		not_ok "$engine: sockmux starts"
 		continue

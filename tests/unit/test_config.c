@@ -600,6 +600,10 @@ static const struct bad_case bad_cases[] = {
 	  4, "max_handshakes: 0 is out of range 1..1000000" },
 	{ "max_connections_per_source text", L1 B1 R1 "max_connections_per_source = \"4\";\n",
 	  4, "max_connections_per_source: expected an integer, got a string" },
+	{ "sockmap_after_bytes negative", L1 B1 R1 "sockmap_after_bytes = -1;\n",
+	  4, "sockmap_after_bytes: -1 is out of range 0..1073741824" },
+	{ "sockmap_after_bytes 1 GiB + 1", L1 B1 R1 "sockmap_after_bytes = 1073741825;\n",
+	  4, "sockmap_after_bytes: 1073741825 is out of range 0..1073741824" },
 	{ "max_connections 64-bit", L1 B1 R1 "max_connections = 9999999999L;\n",
 	  4, "max_connections: 9999999999 is out of range" },
 	/* integers libconfig 1.5 would wrap to a valid value */
@@ -780,14 +784,17 @@ static void test_daemon_keys(void)
 	if (ASSERT_OK(config_parse(L1 B1 R1 "max_connections = 1000;\n", "t", &cfg, &err),
 		      "limits: defaults")) {
 		ASSERT_EQ(cfg.max_per_source, 0, "no max_connections_per_source by default");
+		ASSERT_EQ(cfg.sockmap_after, 65536, "sockmap_after_bytes: 64 KiB by default");
 		ASSERT_EQ(config_max_handshakes(&cfg, 1000), 250, "max_handshakes: a quarter");
 		ASSERT_EQ(config_max_handshakes(&cfg, 3), 1, "max_handshakes: at least 1");
 		config_free(&cfg);
 	}
 	if (ASSERT_OK(config_parse(L1 B1 R1 "max_handshakes = 500;\n"
-				   "max_connections_per_source = 8;\n", "t", &cfg, &err),
+				   "max_connections_per_source = 8;\n"
+				   "sockmap_after_bytes = 0;\n", "t", &cfg, &err),
 		      "limits: set")) {
 		ASSERT_EQ(cfg.max_per_source, 8, "max_connections_per_source = 8");
+		ASSERT_EQ(cfg.sockmap_after, 0, "sockmap_after_bytes = 0: at the hand-off");
 		ASSERT_EQ(config_max_handshakes(&cfg, 1000), 500, "max_handshakes = 500");
 		ASSERT_EQ(config_max_handshakes(&cfg, 300), 300, "max_handshakes within max_conn.");
 		config_free(&cfg);
