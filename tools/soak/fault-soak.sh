@@ -7,6 +7,7 @@
 # fault point, sometimes a slow reader, and an engine; some rounds reload both daemons in the
 # middle. Ends with the count of bad cases and the descriptor growth of each daemon, which
 # must both be 0. Not part of `make test` (`make soak`); runs in a private network namespace.
+# SMX_SOAK_ENGINE=sockmap-now: the sockmap daemon takes each connection at its hand-off.
 . "$(dirname "$0")/../../tests/e2e/lib.sh"
 e2e_init "$@"
 . "$SMX_TOP/tests/e2e/fault_lib.sh"
@@ -37,7 +38,7 @@ conf() {
 }
 conf 8443 >"$T_DIR/sockmap.conf"
 conf 8444 >"$T_DIR/splice.conf"
-start_sockmux "$T_DIR/sockmap.conf" sockmap smx-sockmap || { not_ok "sockmap daemon starts"; exit 1; }
+start_sockmux "$T_DIR/sockmap.conf" "${SMX_SOAK_ENGINE:-sockmap}" smx-sockmap || { not_ok "sockmap daemon starts"; exit 1; }
 PID_SOCKMAP=$SMX_PID
 start_sockmux "$T_DIR/splice.conf" splice smx-splice || { not_ok "splice daemon starts"; exit 1; }
 PID_SPLICE=$SMX_PID

@@ -5,6 +5,8 @@
 # start, slow readers on both sides), every byte checked by sha256 in both directions, and
 # the program's own fault counters (dup_skbs, gap_skbs) collected from the log lines.
 # Runs in a private network namespace like the e2e tests; not part of `make test` (minutes).
+# SMX_SOAK_ENGINE=sockmap-now: the sockets enter the sockmap at the hand-off (default sockmap:
+# taken over after sockmap_after_bytes).
 . "$(dirname "$0")/../../tests/e2e/lib.sh"
 e2e_init "$@"
 ROUNDS=${1:-20}
@@ -26,7 +28,7 @@ CONF
 start_peer_server 127.0.0.1:9001 slow --read-rate 4000000 --slow-for 3 || not_ok "slow peer"
 start_peer_server 127.0.0.1:9002 choppy --pause-ms 20 --burst-ms 15 || not_ok "choppy peer"
 start_peer_server 127.0.0.1:9003 both --read-rate 8000000 --slow-for 2 || not_ok "both peer"
-start_sockmux "$T_DIR/smx.conf" sockmap || not_ok "sockmux starts"
+start_sockmux "$T_DIR/smx.conf" "${SMX_SOAK_ENGINE:-sockmap}" || not_ok "sockmux starts"
 
 bad=0
 for ((r = 1; r <= ROUNDS; r++)); do
