@@ -90,20 +90,20 @@ for engine in ${SMX_ENGINES:-sockmap sockmap-now splice splice-copy}; do
 	done
 	check "$engine: every connection carried, none ended by a hand-off failure" \
 		sh -c "! grep -q 'end=internal_error' '$SMX_LOG'"
-	if [ "$engine" = sockmap ]; then
+	if [ "${engine%-now}" = sockmap ]; then
 		# a peer that sent its FIN before the hand-off cannot enter a sockmap: splice carries it
 		line=$(conn_lines | grep -m1 'engine=splice')
-		check "sockmap: a connection refused by the sockmap is carried by splice, and logged so" \
+		check "$engine: a connection refused by the sockmap is carried by splice, and logged so" \
 			test -n "$line"
-		check "sockmap: the rest is carried by the sockmap" \
+		check "$engine: the rest is carried by the sockmap" \
 			sh -c "grep -q 'engine=sockmap ' '$SMX_LOG'"
 	fi
 	sleep 0.5
 	fds1=$(ls /proc/"$SMX_PID"/fd | wc -l)
 	check "$engine: no descriptor leaked over $n connections ($fds0 before, $fds1 after)" \
 		test "$fds1" -le "$fds0"
-	if [ "$engine" = sockmap ]; then
-		check "sockmap: no map entry left (peer_of $(smx_map_entries peer_of))" \
+	if [ "${engine%-now}" = sockmap ]; then
+		check "$engine: no map entry left (peer_of $(smx_map_entries peer_of))" \
 			test "$(smx_map_entries peer_of)" = 0
 	fi
 	stop_sockmux "$engine"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# idle.sh - long-lived idle connections by the ten thousand, on both engines: as many as the
+# idle.sh - long-lived idle connections by the ten thousand, on both engines (and sockmap-now,
+# its sockets in the sockmap from the hand-off): as many as the
 # open-files limit allows (at least 9 900 under this machine's hard limit of 20 000, which
 # nobody here may raise), each after a routed ClientHello (by SNI) and the server's answer,
 # held open, then each still answered both ways (a byte out, its echo back); two descriptors
@@ -55,7 +56,7 @@ probe() {
 	grep -q ' failed=0 ' <<<"$PROBE"
 }
 
-for engine in ${SMX_ENGINES:-sockmap splice}; do
+for engine in ${SMX_ENGINES:-sockmap sockmap-now splice}; do
 	start_sockmux "$T_DIR/small.conf" "$engine" "small-$engine" ||
 		{ not_ok "$engine: starts with max_connections = 1024"; continue; }
 	probe
@@ -112,11 +113,11 @@ for engine in ${SMX_ENGINES:-sockmap splice}; do
 		test "$(fds)" -le "$fds0"
 	check "$engine: none ended as internal_error" \
 		sh -c "! grep -q 'end=internal_error' '$SMX_LOG'"
-	if [ "$engine" = sockmap ]; then
-		check "sockmap: peer_of empty once they closed" \
+	if [ "${engine%-now}" = sockmap ]; then
+		check "$engine: peer_of empty once they closed" \
 			test "$(smx_map_entries peer_of)" = 0
 		# a worker past its share of the sockmap's slots hands the rest to splice
-		diag "sockmap: $(conn_lines | grep -c ' engine=splice ') of them carried by splice"
+		diag "$engine: $(conn_lines | grep -c ' engine=splice ') of them carried by splice"
 	fi
 	stop_sockmux "$engine"
 done

@@ -287,10 +287,13 @@ for engine in sockmap sockmap-now splice; do
 		test "$(field "$line" sni)/$(field "$line" route)" = example.org/1
 	check "$engine: ... and the backend got the hello without the header received" \
 		test "$(field "$line" bytes_up)" = "$(stat -c %s "$HELLO")"
-	if [ "$engine" = sockmap ]; then
+	if [ "$engine" = sockmap-now ]; then
 		# user space read the header off; the kernel handed the program the whole segment
-		check "sockmap: ... the program cut the header it was handed again (repeated_skbs=1)" \
+		check "sockmap-now: ... the program cut the header it was handed again (repeated_skbs=1)" \
 			test "$(field "$line" repeated_skbs)" = 1
+	elif [ "$engine" = sockmap ]; then
+		check "sockmap: ... a hello and nothing more: splice carried it (engine=splice)" \
+			test "$(field "$line" engine)" = splice
 	fi
 
 	# two headers back to back: the second is the client's payload, not TLS

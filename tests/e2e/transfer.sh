@@ -37,7 +37,7 @@ for engine in ${SMX_ENGINES:-sockmap sockmap-now splice splice-copy}; do
 	fi
 	ok "$engine: sockmux starts"
 	check "$engine: first log line names the engine" \
-		grep -q "engine: $engine" "$SMX_LOG"
+		grep -q "engine: ${engine%-now}" "$SMX_LOG"
 
 	# 256 MiB each way at once
 	"$PEER" client --connect 127.0.0.1:8443 --sni www.example.org --alpn h2,http/1.1 \
@@ -89,30 +89,30 @@ for engine in ${SMX_ENGINES:-sockmap sockmap-now splice splice-copy}; do
 		diag "splice: $(grep -c ' copied=' "$SMX_LOG") of them copied some bytes for want of a pipe"
 	fi
 
-	if [ "$engine" = sockmap ]; then
+	if [ "${engine%-now}" = sockmap ]; then
 		"$PEER" client --connect 127.0.0.1:8443 --sni slow.example.org --up 8000000 \
 			--down 1000 --seed 11 --expect-tag slow >"$T_DIR/c5.out" 2>&1 &
 		cpid=$!
 		sleep 0.5
 		n=$(smx_map_entries peer_of)
-		check "sockmap: both sockets in the map during a transfer ($n entries)" test "$n" = 2
-		check "sockmap: its verdict program is loaded as sk_skb" \
+		check "$engine: both sockets in the map during a transfer ($n entries)" test "$n" = 2
+		check "$engine: its verdict program is loaded as sk_skb" \
 			sh -c "bpftool prog show id '$(smx_prog_id)' | grep -q sk_skb"
 		wait "$cpid"
-		check "sockmap: transfer to a slow reader arrives intact" test $? = 0
+		check "$engine: transfer to a slow reader arrives intact" test $? = 0
 	fi
 
-	if [ "$engine" = sockmap ]; then
+	if [ "${engine%-now}" = sockmap ]; then
 		# past 4 GiB the peer's 32-bit sequence numbers wrap: the verdict's accounting
 		# (write_seq - snd_una) and the end-of-stream counts must not
 		huge=${SMX_TEST_HUGE:-4831838208}
 		"$PEER" client --connect 127.0.0.1:8443 --sni www.example.org --up "$huge" \
 			--down 1000 --seed 12 --expect-tag v4 >"$T_DIR/c6.out" 2>&1
-		check "sockmap: $huge bytes (> 4 GiB) in one connection arrive intact" test $? = 0
+		check "$engine: $huge bytes (> 4 GiB) in one connection arrive intact" test $? = 0
 		sleep 0.2
 		hline=$(conn_lines | tail -n 1)
 		diag "$hline"
-		check "sockmap: ... counted exactly, connection closed normally" \
+		check "$engine: ... counted exactly, connection closed normally" \
 			test "$(field "$hline" bytes_down)" = 1007 -a "$(field "$hline" end)" = closed \
 			-a "$(field "$hline" bytes_up)" -gt "$huge"
 	fi
@@ -124,14 +124,14 @@ for engine in ${SMX_ENGINES:-sockmap sockmap-now splice splice-copy}; do
 	diag "$line"
 	check "$engine: log line counts the bytes each way and ends closed" \
 		test "$(field "$line" bytes_up)" -ge "$BIG" -a "$(field "$line" bytes_down)" -ge "$BIG" \
-		-a "$(field "$line" end)" = closed -a "$(field "$line" engine)" = "${engine%-copy}"
+		-a "$(field "$line" end)" = closed -a "$(field "$line" engine)" = "${engine%-*}"
 	want=4
-	[ "$engine" = sockmap ] && want=6
+	[ "${engine%-now}" = sockmap ] && want=6
 	[ "$engine" = splice ] && want=68
 	check "$engine: $want connections, $want log lines" test "$(conn_lines | wc -l)" = "$want"
 
-	if [ "$engine" = sockmap ]; then
-		check "sockmap: map empty once the connections ended" test "$(smx_map_entries peer_of)" = 0
+	if [ "${engine%-now}" = sockmap ]; then
+		check "$engine: map empty once the connections ended" test "$(smx_map_entries peer_of)" = 0
 	fi
 	fds_before=$(ls /proc/"$SMX_PID"/fd | wc -l)
 	stop_sockmux "$engine"
