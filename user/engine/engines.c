@@ -4,9 +4,9 @@
  * each choice. Adding an engine is its file and a line here.
  *
  * auto runs splice: the sockmap engine is bounded and level with it or ahead in bulk,
- * latency, connections per second and CPU at saturation, but below saturation it costs more
- * than twice splice's CPU per GiB (the kernel's psock work queue; docs/bench/results.md,
- * README "Engines").
+ * latency, connections per second and CPU at saturation, but below saturation a transfer
+ * through it costs more CPU per GiB (1.5 to 2.3 times splice's: the kernel's psock work queue;
+ * docs/bench/results.md, README "Engines").
  */
 #include <string.h>
 
@@ -20,8 +20,8 @@ extern const struct engine_ops sockmap_unbounded_engine_ops;
 static const struct engine_choice choices[] = {
 	{ "auto", &splice_engine_ops, LOG_INFO,
 	  "splice (auto): splice(2) through a pipe per direction while bytes move; the sockmap engine (--engine "
-	  "sockmap) is not the default: below saturation it costs more than twice the CPU per "
-	  "GiB (see README, Engines)" },
+	  "sockmap) is not the default: below saturation a transfer through it costs more CPU "
+	  "per GiB (see README, Engines)" },
 	{ "splice", &splice_engine_ops, LOG_INFO,
 	  "splice (chosen with --engine splice): splice(2) through a pipe per direction "
 	  "while bytes move" },
