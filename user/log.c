@@ -82,7 +82,8 @@ void log_batch_print(struct log_batch *b, enum log_level level, const char *fmt,
 /* Whole lines only, in one write: another thread's lines fall before or after them. */
 void log_batch_flush(struct log_batch *b)
 {
-	if (b->len && write(STDERR_FILENO, b->buf, b->len) < 0)
-		b->len = 0;
+	if (b->len && write(STDERR_FILENO, b->buf, b->len) < 0) {
+		/* stderr is gone: the lines are lost, as log_print()'s would be */
+	}
 	b->len = 0;
 }
