@@ -317,7 +317,7 @@ run() {
 	up_want=$((BYTES + 63 + ${#SNI} + up_want))
 	down_want=$((BYTES + 6))
 	check "$name: sockmux logged end=closed bytes_up=$up_want bytes_down=$down_want" \
-		test "$(field "$line" end)" = closed -a "$(field "$line" engine)" = "$engine" \
+		test "$(field "$line" end)" = closed -a "$(field "$line" engine)" = "${engine%-now}" \
 		-a "$(field "$line" bytes_up)" = "$up_want" -a "$(field "$line" bytes_down)" = "$down_want"
 	stop_sockmux "$name: sockmux"
 
@@ -373,7 +373,9 @@ bg "$T_DIR/peer-s.log" nsenter -t "${NS[s]}" -n -- "$PEER" server --listen 198.1
 wait_for "$T_DIR/peer-s.log" '^listening' 5 || not_ok "server starts"
 
 seed=40
-for engine in splice sockmap; do
+# the sockmap engine from the hand-off (sockmap-now): its own path under loss, duplicates and
+# reordering; taken over after 64 KiB, a transfer whose pipes never empty stays with splice
+for engine in splice sockmap-now; do
 	run "$engine" 1 2 $((seed += 1))
 	run "$engine" 2 1 $((seed += 1))
 done
