@@ -113,6 +113,8 @@ struct conn {
 	uint64_t probe_ns;		/* accept + probe_ms */
 	struct list_head probe_link;	/* in the worker's probing list, while probing */
 	bool source_counted;		/* counted in max_connections_per_source */
+	bool ack_held;			/* the backend socket holds the connect's last ACK
+					 * for the first bytes (handshake_first_bytes_sent()) */
 	bool dead;			/* ended; freed after the current epoll batch */
 	const char *detail;		/* static text or strerror() for the log line */
 	int err;			/* errno behind the end, 0 if none */

@@ -14,6 +14,7 @@
 #ifndef SOCKMUX_ENGINE_H
 #define SOCKMUX_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,12 @@ struct engine_ops {
 	/* Per worker (w->engine_data is its own), after open; 0 or -errno. NULL: nothing. */
 	int (*worker_init)(struct worker *w);
 	void (*worker_fini)(struct worker *w);
+	/*
+	 * Whether start() sends c's queued first bytes to the backend from user space (and then
+	 * calls handshake_first_bytes_sent()), so that the connect may hold its last ACK for them
+	 * (handshake.c); NULL: it does not (the kernel sends them, later).
+	 */
+	bool (*sends_first_bytes)(const struct conn *c);
 	/*
 	 * Both sockets are connected and registered with the worker's epoll; 0 or -errno. It may
 	 * end c (then release() runs, as for any end). -EOPNOTSUPP: this engine cannot carry c

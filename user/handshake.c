@@ -137,6 +137,8 @@ static int send_first_bytes(struct worker *w, struct conn *c)
 	iov.iov_base = hdr;
 	iov.iov_len = hdr_len;
 	err = send_whole(c->fd[1], &iov, 1);
+	if (!err && hdr_len)
+		handshake_first_bytes_sent(c);
 	if (err == -EPIPE || err == -ECONNRESET) {
 		/* reset since it connected: what it sent still goes to the client */
 		worker_conn_fail(w, c, 1, err);
@@ -350,6 +352,36 @@ static void connect_from_source(struct worker *w, struct conn *c, int i)
 	}
 }
 
+/*
+ * Bytes go to the backend as soon as it answers the connect (the client's first bytes, a
+ * PROXY header): the handshake's last ACK can leave with them, one segment fewer on the wire
+ * and one packet fewer for both hosts. A socket in delayed-ACK ("pingpong") mode holds that
+ * ACK (tcp_rcv_synsent_state_process(), for at most TCP_DELACK_MAX) until its first bytes
+ * leave. Sending them so soon after the SYN-ACK would keep it in that mode, where the server's
+ * answer is acknowledged late, and a server that writes it in two small pieces without
+ * TCP_NODELAY would wait for the delayed ACK (Nagle): handshake_first_bytes_sent() turns quick
+ * ACKs back on, as a direct client's socket has them. Only where the bytes leave from user
+ * space at the hand-off (a PROXY header, or an engine's sends_first_bytes()): bytes the kernel
+ * sends later would find the socket back in delayed-ACK mode, and a connection with nothing
+ * to send at once would keep its server waiting for the ACK.
+ */
+static void hold_connect_ack(struct conn *c)
+{
+	int zero = 0;
+
+	c->ack_held = !setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+}
+
+void handshake_first_bytes_sent(struct conn *c)
+{
+	int one = 1;
+
+	if (!c->ack_held)
+		return;
+	c->ack_held = false;
+	setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 /* Connects c to the next server of its backend (balance.h); the hand-off follows. */
 static void try_server(struct worker *w, struct conn *c)
 {
@@ -391,6 +423,7 @@ static void try_server(struct worker *w, struct conn *c)
 	c->detail = NULL;
 	c->transparent = false;
 	c->source = -1;
+	c->ack_held = false;
 	balance_take(st, i);
 	c->server_counted = true;
 	if (b->servers[i].source.n) {
@@ -405,6 +438,9 @@ static void try_server(struct worker *w, struct conn *c)
 	}
 	c->fd[1] = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (b->proxy_protocol || (c->sniffed && w->d->ops->sends_first_bytes &&
+				  w->d->ops->sends_first_bytes(c)))
+		hold_connect_ack(c);
 	c->connect_ns = now_ns();
 	err = connect(fd, (const struct sockaddr *)&dst.ss, dst.len) < 0 ? -errno : 0;
 	connect_issued(w, c, err);

@@ -26,5 +26,11 @@ void handshake_connect(struct worker *w, struct conn *c, const struct route_resu
 void handshake_connect_expired(struct worker *w, struct conn *c);
 /* Backend socket event in state CONN_CONNECTING. */
 void handshake_connect_event(struct worker *w, struct conn *c, uint32_t events);
+/*
+ * Bytes went to c's backend (an engine calls it whenever it moved client bytes): the ACK the
+ * connect held back for the first of them (handshake.c, hold_connect_ack()) left with them,
+ * and its socket acknowledges as any other does from now on.
+ */
+void handshake_first_bytes_sent(struct conn *c);
 
 #endif

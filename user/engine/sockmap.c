@@ -388,6 +388,12 @@ out_slot:
  * the kernel's work queue; one that carries more moves in the kernel from then on. With
  * sockmap_after_bytes = 0, the sockets enter the maps at once.
  */
+/* Splice carries c first, and its first pump sends them; from the hand-off, the kernel. */
+static bool sockmap_sends_first_bytes(const struct conn *c)
+{
+	return c->gen->cfg.sockmap_after != 0;
+}
+
 static int sockmap_start(struct worker *w, struct conn *c)
 {
 	unsigned int after = c->gen->cfg.sockmap_after;
@@ -851,6 +857,7 @@ const struct engine_ops sockmap_engine_ops = {
 	.close = sockmap_engine_close,
 	.worker_init = sockmap_worker_init,
 	.worker_fini = sockmap_worker_fini,
+	.sends_first_bytes = sockmap_sends_first_bytes,
 	.start = sockmap_start,
 	.adopt = sockmap_adopt,
 	.event = sockmap_event,
@@ -869,6 +876,7 @@ const struct engine_ops sockmap_unbounded_engine_ops = {
 	.close = sockmap_engine_close,
 	.worker_init = sockmap_worker_init,
 	.worker_fini = sockmap_worker_fini,
+	.sends_first_bytes = sockmap_sends_first_bytes,
 	.start = sockmap_start,
 	.adopt = sockmap_adopt,
 	.event = sockmap_event,

@@ -38,6 +38,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "engine/splice.h"
+#include "handshake.h"
 #include "pipe_pool.h"
 #include "worker.h"
 
@@ -187,7 +188,8 @@ static int pump_copy(struct worker *w, struct conn *c, int dir, int *side)
 static int pump_small(struct worker *w, struct conn *c, int dir, int *side)
 {
 	struct splice_state *s = state(c);
-	int src = c->fd[dir], dst = c->fd[!dir], err = 0;
+	int src = c->fd[dir], dst = c->fd[!dir], err = 0, rerr = 0;
+	bool eof = false;
 	ssize_t n, m;
 
 	n = recv(src, w->scratch, SMALL_READ, MSG_DONTWAIT);
@@ -205,7 +207,23 @@ static int pump_small(struct worker *w, struct conn *c, int dir, int *side)
 	}
 	s->drained[dir] = n < SMALL_READ;
 	s->bulk[dir] = !s->drained[dir];
-	m = send(dst, w->scratch, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (s->drained[dir] && s->hup[dir] && c->fail.side < 0) {
+		/*
+		 * The source hung up and this read emptied it: its end is read now, before the
+		 * bytes go on, so that a FIN can leave with them (MSG_MORE holds them for the
+		 * shutdown() or close() pump_dir() issues right after), one segment where two
+		 * would go, as HAProxy merges them.
+		 */
+		ssize_t k = recv(src, w->scratch + n, SMALL_READ - n, MSG_DONTWAIT);
+
+		if (k == 0)
+			eof = true;
+		else if (k > 0)
+			n += k;		/* cannot be after a short read and a FIN: sent on */
+		else if (errno != EAGAIN && errno != EINTR)
+			rerr = -errno;	/* a reset behind the bytes: they go on first */
+	}
+	m = send(dst, w->scratch, n, MSG_DONTWAIT | MSG_NOSIGNAL | (eof ? MSG_MORE : 0));
 	if (m < 0) {
 		if (errno != EAGAIN)
 			err = -errno;
@@ -225,6 +243,14 @@ static int pump_small(struct worker *w, struct conn *c, int dir, int *side)
 	if (err) {
 		*side = !dir;
 		return err;
+	}
+	if (rerr) {
+		*side = dir;
+		return rerr;
+	}
+	if (eof) {
+		s->eof[dir] = true;
+		return 0;
 	}
 	return !s->in_pipe[dir] && (!s->drained[dir] || s->hup[dir]);
 }
@@ -270,6 +296,8 @@ static int pump_dir(struct worker *w, struct conn *c, int dir, int *side)
 	if (s->pipe[dir][0] >= 0 && !s->in_pipe[dir])
 		put_pipe(w, s, dir);
 	if (c->bytes[dir] != before) {
+		if (dir == 0)
+			handshake_first_bytes_sent(c);
 		if (by == MOVED_BY_COPY)
 			stats_pipe_add(&w->stats, STATS_PIPE_COPIED, c->bytes[dir] - before);
 		if (s->moved_by[dir] && s->moved_by[dir] != by) {
@@ -446,11 +474,19 @@ static void splice_log_fields(const struct conn *c, char *buf, size_t size)
 			 s->switches);
 }
 
+/* Its first pump reads the client's queued bytes and sends them on (pump_small()). */
+static bool splice_sends_first_bytes(const struct conn *c)
+{
+	(void)c;
+	return true;
+}
+
 /* A connection holds its two sockets, and a pipe per direction only while bytes move. */
 const struct engine_ops splice_engine_ops = {
 	.name = "splice",
 	.pipes_per_worker = PIPE_POOL_MAX,
 	.watch = SPLICE_WATCH,
+	.sends_first_bytes = splice_sends_first_bytes,
 	.start = splice_start,
 	.event = splice_event,
 	.poll = splice_poll,
@@ -462,6 +498,7 @@ const struct engine_ops splice_engine_ops = {
 const struct engine_ops splice_copy_engine_ops = {
 	.name = "splice",
 	.watch = SPLICE_WATCH,
+	.sends_first_bytes = splice_sends_first_bytes,
 	.start = splice_start,
 	.event = splice_event,
 	.poll = splice_poll,

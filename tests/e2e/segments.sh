@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# segments.sh - what sockmux does to a connection's segments, with the same client run
+# directly against the same server as the oracle (tests/tools/smx-segments.py):
+# - the connect's last ACK waits for the client's first bytes, so the backend socket is left
+#   in delayed-ACK mode by a quick exchange; it must not stay there: a server that writes its
+#   answer in two small pieces with Nagle on would wait for that delayed ACK (40 ms and more)
+#   before the second piece left. Through sockmux the answer comes as fast as directly.
+# - a server's last bytes and its FIN, arriving in one segment, leave towards the client in
+#   one segment, as they reached it directly: the client's socket counts as many segments.
+# On the splice engine and on the sockmap engine (which lets splice carry a connection this
+# short) and, for the first, on the sockmap engine taking the sockets at the hand-off.
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+SEG=$SMX_TOP/tests/tools/smx-segments.py
+
+cat >"$T_DIR/smx.conf" <<CONF
+listen = ( { address = "127.0.0.1:8443"; name = "pieces"; },
+	   { address = "127.0.0.1:8444"; name = "merged"; } );
+backends = { pieces = { address = "127.0.0.1:9001"; }; merged = { address = "127.0.0.1:9002"; }; };
+# routed on the first bytes, as a ClientHello is: the client's bytes are there to send
+routes = ( { listener = [ "pieces" ]; regex = "^rrrr"; backend = "pieces"; },
+	   { listener = [ "merged" ]; regex = "^rrrr"; backend = "merged"; } );
+CONF
+bg "$T_DIR/pieces.log" python3 "$SEG" server --listen 127.0.0.1:9001 --mode pieces
+wait_for "$T_DIR/pieces.log" '^listening' 10 || not_ok "pieces server starts"
+bg "$T_DIR/merged.log" python3 "$SEG" server --listen 127.0.0.1:9002 --mode merged
+wait_for "$T_DIR/merged.log" '^listening' 10 || not_ok "merged server starts"
+
+# run NAME ADDR MODE: the client's line in $T_DIR/NAME.out
+run() { python3 "$SEG" client --connect "$2" --mode "$3" --n 5 >"$T_DIR/$1.out" 2>&1; }
+kv() { grep -oE "$2=[0-9.]+" "$T_DIR/$1.out" | cut -d= -f2; }
+
+run direct-pieces 127.0.0.1:9001 pieces
+run direct-merged 127.0.0.1:9002 merged
+d_ms=$(kv direct-pieces max_ms)
+d_segs=$(kv direct-merged segs_in)
+check "direct: two small pieces answered in ${d_ms:-?} ms (slowest of 5)" \
+	grep -q '^ok ' "$T_DIR/direct-pieces.out"
+check "direct: 300 bytes and their FIN in one segment, ${d_segs:-?} segments in by the EOF" \
+	grep -q '^ok ' "$T_DIR/direct-merged.out"
+# what the wait for a delayed ACK would add is 40 ms at least (TCP_DELACK_MIN)
+bound=$(awk -v d="${d_ms:-0}" 'BEGIN { printf "%.1f", d + 20 }')
+
+for engine in splice sockmap sockmap-now; do
+	start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine" || not_ok "$engine: starts"
+	run "$engine-pieces" 127.0.0.1:8443 pieces
+	ms=$(kv "$engine-pieces" max_ms)
+	check "$engine: two small pieces with Nagle on answered in ${ms:-?} ms, no delayed-ACK wait (≤ $bound: direct + 20)" \
+		awk -v m="${ms:-999}" -v b="$bound" 'BEGIN { exit !(m <= b) }'
+	if [ "$engine" != sockmap-now ]; then
+		# the sockmap engine from the hand-off moves the bytes in the kernel and the FIN
+		# after them, from user space: two segments, a latitude of its own
+		run "$engine-merged" 127.0.0.1:8444 merged
+		segs=$(kv "$engine-merged" segs_in)
+		check "$engine: the server's last bytes and FIN reach the client in one segment ($segs segments in, direct $d_segs)" \
+			test -n "$segs" -a "$segs" = "$d_segs"
+	fi
+	want=10
+	[ "$engine" = sockmap-now ] && want=5
+	sleep 0.2
+	lines=$(conn_lines | grep -c ' end=closed')
+	check "$engine: every connection logged end=closed ($lines of $want)" test "$lines" = "$want"
+	stop_sockmux "$engine"
+done
