@@ -76,7 +76,7 @@ static int encode_proxy_header(struct worker *w, struct conn *c, uint8_t *buf, s
 }
 
 /* One sendmsg() of the iov on the fresh backend socket, which must take it whole. */
-static int send_whole(int fd, struct iovec *iov, int n)
+static int send_whole(int fd, struct iovec *iov, int n, int flags)
 {
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 	size_t total = 0;
@@ -87,10 +87,54 @@ static int send_whole(int fd, struct iovec *iov, int n)
 		total += iov[i].iov_len;
 	if (!total)
 		return 0;
-	sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT | flags);
 	if (sent < 0)
 		return -errno;
 	return (size_t)sent == total ? 0 : -EMSGSIZE;
+}
+
+/*
+ * Whether the engine's first pump, at the hand-off, sends the client's queued first bytes to
+ * the backend from user space: c was routed on them (so they are queued) and the engine
+ * says it does (engine_ops.sends_first_bytes; not the sockmap engine from the hand-off, whose
+ * kernel path sends them later).
+ */
+static bool first_bytes_follow(struct worker *w, const struct conn *c)
+{
+	const struct engine_ops *ops = w->d->ops;
+
+	return c->sniffed && ops->sends_first_bytes && ops->sends_first_bytes(c);
+}
+
+/*
+ * When the client's first bytes go to the backend as soon as it answers the connect
+ * (first_bytes_follow()), the handshake's last ACK can leave with them: one segment fewer on
+ * the wire and one packet fewer for both hosts. A socket in delayed-ACK ("pingpong") mode
+ * holds that ACK (tcp_rcv_synsent_state_process(), for at most TCP_DELACK_MAX) until its first
+ * bytes leave. Bytes sent so soon after the SYN-ACK would keep it in that mode, where the
+ * server's answer is acknowledged late, and a server that writes it in two small pieces
+ * without TCP_NODELAY would wait for the delayed ACK (Nagle): handshake_first_bytes_sent(),
+ * called by the engine once they left, turns quick ACKs back on, as a direct client's socket
+ * has them (a PROXY header in front is held back with MSG_MORE and leaves with them too). Not
+ * otherwise: bytes the kernel sends later would leave the socket in delayed-ACK mode with no
+ * call after them, and a connection with nothing of the client's to send at once (a PROXY
+ * header alone) would keep its server waiting for the ACK.
+ */
+static void hold_connect_ack(struct conn *c)
+{
+	int zero = 0;
+
+	c->ack_held = !setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+}
+
+void handshake_first_bytes_sent(struct conn *c)
+{
+	int one = 1;
+
+	if (!c->ack_held)
+		return;
+	c->ack_held = false;
+	setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
 /*
@@ -100,7 +144,9 @@ static int send_whole(int fd, struct iovec *iov, int n)
  * hands a partly read segment to the verdict program whole, header included; the program
  * starts each direction at the socket's copied_seq and cuts what was read before
  * (bpf/sockmap.bpf.c, start_seq()); splice(2) reads from copied_seq anyway. A fresh socket's
- * send buffer takes the header whole; a short write is an internal error.
+ * send buffer takes the header whole; a short write is an internal error. When the engine
+ * sends the client's first bytes right after (first_bytes_follow()), MSG_MORE holds the header
+ * for them: one segment, and the server reads both at once.
  * 0, or -errno with c->detail set.
  */
 static int send_first_bytes(struct worker *w, struct conn *c)
@@ -136,9 +182,8 @@ static int send_first_bytes(struct worker *w, struct conn *c)
 	}
 	iov.iov_base = hdr;
 	iov.iov_len = hdr_len;
-	err = send_whole(c->fd[1], &iov, 1);
-	if (!err && hdr_len)
-		handshake_first_bytes_sent(c);
+	/* the engine's first pump sends the client's bytes next: the header leaves with them */
+	err = send_whole(c->fd[1], &iov, 1, first_bytes_follow(w, c) ? MSG_MORE : 0);
 	if (err == -EPIPE || err == -ECONNRESET) {
 		/* reset since it connected: what it sent still goes to the client */
 		worker_conn_fail(w, c, 1, err);
@@ -352,36 +397,6 @@ static void connect_from_source(struct worker *w, struct conn *c, int i)
 	}
 }
 
-/*
- * Bytes go to the backend as soon as it answers the connect (the client's first bytes, a
- * PROXY header): the handshake's last ACK can leave with them, one segment fewer on the wire
- * and one packet fewer for both hosts. A socket in delayed-ACK ("pingpong") mode holds that
- * ACK (tcp_rcv_synsent_state_process(), for at most TCP_DELACK_MAX) until its first bytes
- * leave. Sending them so soon after the SYN-ACK would keep it in that mode, where the server's
- * answer is acknowledged late, and a server that writes it in two small pieces without
- * TCP_NODELAY would wait for the delayed ACK (Nagle): handshake_first_bytes_sent() turns quick
- * ACKs back on, as a direct client's socket has them. Only where the bytes leave from user
- * space at the hand-off (a PROXY header, or an engine's sends_first_bytes()): bytes the kernel
- * sends later would find the socket back in delayed-ACK mode, and a connection with nothing
- * to send at once would keep its server waiting for the ACK.
- */
-static void hold_connect_ack(struct conn *c)
-{
-	int zero = 0;
-
-	c->ack_held = !setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
-}
-
-void handshake_first_bytes_sent(struct conn *c)
-{
-	int one = 1;
-
-	if (!c->ack_held)
-		return;
-	c->ack_held = false;
-	setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-}
-
 /* Connects c to the next server of its backend (balance.h); the hand-off follows. */
 static void try_server(struct worker *w, struct conn *c)
 {
@@ -438,8 +453,7 @@ static void try_server(struct worker *w, struct conn *c)
 	}
 	c->fd[1] = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (b->proxy_protocol || (c->sniffed && w->d->ops->sends_first_bytes &&
-				  w->d->ops->sends_first_bytes(c)))
+	if (first_bytes_follow(w, c))
 		hold_connect_ack(c);
 	c->connect_ns = now_ns();
 	err = connect(fd, (const struct sockaddr *)&dst.ss, dst.len) < 0 ? -errno : 0;

@@ -3,9 +3,11 @@
 """smx-segments.py - what a client's socket saw of a server's answer: how long it took and in
 how many TCP segments it came (segments.sh).
 
-  smx-segments.py server --listen HOST:PORT --mode pieces|merged
-      reads a request of 200 bytes, then answers on a socket left with Nagle's algorithm on
-      (no TCP_NODELAY), as many servers do:
+  smx-segments.py server --listen HOST:PORT --mode pieces|merged [--proxy]
+      reads a request of 200 bytes (with --proxy, behind a PROXY v1 header, whose line it
+      prints with the data segments the header and request came in: "request_segs=N
+      header=..."), then answers on a socket left with Nagle's algorithm on (no
+      TCP_NODELAY), as many servers do:
         pieces   100 bytes, then 100 more at once (write, write), then waits for the
                  client's close: the second piece leaves only once the first is acknowledged
         merged   300 bytes and its FIN in one segment (MSG_MORE, then shutdown)
@@ -25,6 +27,7 @@ import time
 REQUEST = 200
 ANSWER = {"pieces": 200, "merged": 300}
 TCPI_SEGS_IN = 140		# offset of tcpi_segs_in in struct tcp_info (linux/tcp.h)
+TCPI_DATA_SEGS_IN = 152		# of tcpi_data_segs_in
 
 
 def addr(s):
@@ -42,9 +45,28 @@ def read_exactly(c, n):
     return got
 
 
-def serve(c, mode):
+def read_proxied(c):
+    """Reads a PROXY v1 line and the request behind it; prints both's data segments."""
+    got = b""
+    while b"\r\n" not in got:
+        b = c.recv(4096)
+        if not b:
+            return False
+        got += b
+    line, rest = got.split(b"\r\n", 1)
+    rest += read_exactly(c, REQUEST - len(rest))
+    info = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    segs = struct.unpack_from("I", info, TCPI_DATA_SEGS_IN)[0]
+    print(f"request_segs={segs} header={line.decode(errors='replace')}", flush=True)
+    return len(rest) == REQUEST
+
+
+def serve(c, mode, proxy):
     try:
-        if len(read_exactly(c, REQUEST)) != REQUEST:
+        if proxy:
+            if not read_proxied(c):
+                return
+        elif len(read_exactly(c, REQUEST)) != REQUEST:
             return
         if mode == "pieces":
             c.send(b"a" * 100)
@@ -69,7 +91,7 @@ def server(a):
     print("listening", flush=True)
     while True:
         c, _ = srv.accept()
-        threading.Thread(target=serve, args=(c, a.mode), daemon=True).start()
+        threading.Thread(target=serve, args=(c, a.mode, a.proxy), daemon=True).start()
 
 
 def one(a):
@@ -116,6 +138,7 @@ def main():
     p.add_argument("--connect")
     p.add_argument("--mode", choices=["pieces", "merged"], required=True)
     p.add_argument("--n", type=int, default=5)
+    p.add_argument("--proxy", action="store_true")
     a = p.parse_args()
     return server(a) if a.role == "server" else client(a)
 
