@@ -43,20 +43,21 @@ kv() { grep -oE "$2=[0-9.]+" "$T_DIR/$1.out" | cut -d= -f2; }
 
 run direct-pieces 127.0.0.1:9001 pieces
 run direct-merged 127.0.0.1:9002 merged
-d_ms=$(kv direct-pieces max_ms)
+d_ms=$(kv direct-pieces median_ms)
 d_segs=$(kv direct-merged segs_in)
-check "direct: two small pieces answered in ${d_ms:-?} ms (slowest of 5)" \
+check "direct: two small pieces answered in ${d_ms:-?} ms (median of 5)" \
 	grep -q '^ok ' "$T_DIR/direct-pieces.out"
 check "direct: 300 bytes and their FIN in one segment, ${d_segs:-?} segments in by the EOF" \
 	grep -q '^ok ' "$T_DIR/direct-merged.out"
-# what the wait for a delayed ACK would add is 40 ms at least (TCP_DELACK_MIN)
-bound=$(awk -v d="${d_ms:-0}" 'BEGIN { printf "%.1f", d + 20 }')
+# the wait for a delayed ACK adds 40 ms at least (TCP_DELACK_MIN) to every connection: the
+# median of 5 sees it, and a busy machine's odd slow answer does not move it
+bound=$(awk -v d="${d_ms:-0}" 'BEGIN { printf "%.1f", d + 25 }')
 
 for engine in splice sockmap sockmap-now; do
 	start_sockmux "$T_DIR/smx.conf" "$engine" "smx-$engine" || not_ok "$engine: starts"
 	run "$engine-pieces" 127.0.0.1:8443 pieces
-	ms=$(kv "$engine-pieces" max_ms)
-	check "$engine: two small pieces with Nagle on answered in ${ms:-?} ms, no delayed-ACK wait (≤ $bound: direct + 20)" \
+	ms=$(kv "$engine-pieces" median_ms)
+	check "$engine: two small pieces with Nagle on answered in ${ms:-?} ms (median), no delayed-ACK wait (≤ $bound: direct + 25)" \
 		awk -v m="${ms:-999}" -v b="$bound" 'BEGIN { exit !(m <= b) }'
 	if [ "$engine" != sockmap-now ]; then
 		# the sockmap engine from the hand-off moves the bytes in the kernel and the FIN
@@ -69,12 +70,12 @@ for engine in splice sockmap sockmap-now; do
 	# a PROXY header in front: one segment with the request (direct: the request in 1)
 	n0=$(grep -c '^request_segs=' "$T_DIR/proxied.log")
 	run "$engine-proxied" 127.0.0.1:8445 pieces
-	ms=$(kv "$engine-proxied" max_ms)
+	ms=$(kv "$engine-proxied" median_ms)
 	grep '^request_segs=' "$T_DIR/proxied.log" | tail -n +$((n0 + 1)) >"$T_DIR/$engine-proxied.srv"
 	segs=$(grep -oE 'request_segs=[0-9]+' "$T_DIR/$engine-proxied.srv" | cut -d= -f2 | sort -u |
 		tr '\n' ' ')
 	hdrs=$(grep -c 'header=PROXY TCP4 127.0.0.1 127.0.0.1 ' "$T_DIR/$engine-proxied.srv")
-	check "$engine: a PROXY v1 header in front, two small pieces answered in ${ms:-?} ms (≤ $bound)" \
+	check "$engine: a PROXY v1 header in front, two small pieces answered in ${ms:-?} ms (median, ≤ $bound)" \
 		awk -v m="${ms:-999}" -v b="$bound" 'BEGIN { exit !(m <= b) }'
 	if [ "$engine" = sockmap-now ]; then
 		check "$engine: the server got 5 headers ($hdrs), each with the request" test "$hdrs" = 5

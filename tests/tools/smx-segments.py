@@ -13,8 +13,9 @@ how many TCP segments it came (segments.sh).
         merged   300 bytes and its FIN in one segment (MSG_MORE, then shutdown)
   smx-segments.py client --connect HOST:PORT --mode pieces|merged [--n N]
       N connections one after another (default 5), each a 200-byte request (TCP_NODELAY)
-      and its whole answer; prints one line: "ok max_ms=... segs_in=... bytes=..." with the
-      slowest answer's time and, for merged, the segments the client's socket had received
+      and its whole answer; prints one line: "ok median_ms=... max_ms=... segs_in=...
+      bytes=..." with the answers' median and slowest time and, for merged, the segments the
+      client's socket had received
       by its EOF (tcpi_segs_in: SYN-ACK, the request's ACK, the answer) of the last
       connection; or "bad ...".
 """
@@ -116,7 +117,7 @@ def one(a):
 
 
 def client(a):
-    worst, segs, size = 0.0, 0, 0
+    times, segs, size = [], 0, 0
     for _ in range(a.n):
         try:
             ms, segs, size = one(a)
@@ -126,8 +127,10 @@ def client(a):
         if size != ANSWER[a.mode]:
             print(f"bad bytes={size} (want {ANSWER[a.mode]})", flush=True)
             return 1
-        worst = max(worst, ms)
-    print(f"ok max_ms={worst:.1f} segs_in={segs} bytes={size}", flush=True)
+        times.append(ms)
+    times.sort()
+    print(f"ok median_ms={times[len(times) // 2]:.1f} max_ms={times[-1]:.1f} segs_in={segs} "
+          f"bytes={size}", flush=True)
     return 0
 
 
