@@ -7,8 +7,9 @@
  * TCP sequence numbers, so bytes the kernel hands it twice (overlapping retransmissions) go
  * through once.
  *
- * Loaded and driven by user/engine/sockmap.c; maps and the spill protocol are described in
- * include/sockmap_shared.h. Reading the peer's tcp_sock needs CAP_PERFMON (as root: given).
+ * Loaded by user/engine/sockmap_maps.c and driven by user/engine/sockmap.c; maps and the spill
+ * protocol are described in include/sockmap_shared.h. Reading the peer's tcp_sock needs
+ * CAP_PERFMON (as root: given).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sockmap_shared.h - types shared by bpf/sockmap.bpf.c and its loader user/engine/sockmap.c.
+ * sockmap_shared.h - types shared by bpf/sockmap.bpf.c and its loader user/engine/sockmap_maps.c.
  * The sm_ prefix (SM_ for constants) marks what both sides of the kernel see: these types and
  * nothing else. User-space types are named for their module (struct config_route, addr.h's
  * struct addr).

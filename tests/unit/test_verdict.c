@@ -13,7 +13,7 @@
  *              riding on the last data segment, and is not passed on by the kernel;
  *   spill      a backend that reads nothing stops the client; the program passes bytes once
  *              B's send buffer is full, and with user space carrying them as the engine's
- *              carry() does, the stream arrives whole and in order, then the program
+ *              sockmap_carry() does, the stream arrives whole and in order, then the program
  *              redirects again;
  *   read-off   bytes user space read off A before the hand-off (a PROXY header) out of a
  *              partly read skb are cut, not carried again;
@@ -108,7 +108,7 @@ struct stream {
 	bool eof;
 };
 
-/* What the engine's carry() holds for the client's direction: read from A, not yet on B. */
+/* What the engine's sockmap_carry() holds for the client's direction: read from A, not yet on B. */
 struct carrier {
 	uint8_t buf[CHUNK];
 	size_t off;
@@ -779,9 +779,9 @@ static bool flushed(struct fixture *f, struct conn *c)
 }
 
 /*
- * One step of user/engine/sockmap.c's carry() for the client's direction: passed bytes are read from
- * A and written to B, never before everything the program redirected has entered B's send
- * queue; written is published after each write. Bytes moved, or -errno.
+ * One step of user/engine/sockmap_carry.c's sockmap_carry() for the client's direction: passed
+ * bytes are read from A and written to B, never before everything the program redirected has
+ * entered B's send queue; written is published after each write. Bytes moved, or -errno.
  */
 static ssize_t carry_step(struct fixture *f, struct conn *c, struct carrier *k, uint64_t seed)
 {

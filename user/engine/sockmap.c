@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * sockmap.c - the sockmap engine: loads bpf/sockmap.bpf.c, puts each routed connection's two
- * sockets into its maps so that the kernel moves every further byte, and passes FINs and
- * resets on, since the kernel does not.
+ * sockmap.c - the sockmap engine: its engine_ops and a connection's steps. It puts each routed
+ * connection's two sockets into the maps of bpf/sockmap.bpf.c (loaded by sockmap_maps.c) so
+ * that the kernel moves every further byte, has sockmap_carry.c carry the bytes the program
+ * passes to user space, and passes FINs and resets on, since the kernel does not.
  *
  * Hand-off order matters (see docs/ARCHITECTURE.md): both sockets enter redir_map (the
  * redirect targets) before either enters verdict_map (where the program runs), backend
@@ -20,61 +21,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "conn.h"
 #include "daemon.h"
 #include "engine.h"
-#include "log.h"
 #include "engine/sockmap.h"
+#include "engine/sockmap_state.h"
 #include "engine/splice.h"
 #include "pipe_pool.h"
-#include "sockmap.skel.h"
 #include "tcpstat.h"
 #include "worker.h"
-
-/*
- * Bytes of one direction that the verdict program passed to user space, read but not yet
- * written because the destination took less than offered. Usually none: reads are sized to
- * what the destination can take and go through the worker's scratch buffer.
- */
-struct sockmap_spill {
-	uint8_t *rest;
-	uint32_t rest_off, rest_len;
-	bool flushed_known;	/* redirected_flushed() held when redirected was flushed_at */
-	uint64_t flushed_at;
-};
-
-/* Engine state for the sockmap path. */
-struct sockmap_state {
-	uint64_t cookie[2];	/* socket cookies: [0] client, [1] backend */
-	uint32_t slot;
-	bool eof[2];		/* the socket of this side sent FIN */
-	bool shut[2];		/* FIN passed on for direction [dir] */
-	bool want_out[2];	/* EPOLLOUT wanted on socket [side] (a spill is blocked on it) */
-	bool src_gone;		/* the failed socket (conn->fail) has nothing more to read */
-	uint32_t backoff_ms;
-	struct sockmap_spill spill[2];	/* per direction */
-	/* for the log line, from the slot's counters at the end */
-	uint32_t spills;	/* times a direction spilled to user space */
-	uint32_t repeated_skbs;	/* skbs that began with bytes already carried, or read by user
-				 * space (a PROXY header): cut or dropped */
-	uint64_t kernel_bytes;	/* bytes redirected inside the kernel */
-	uint64_t lost_on_reset;	/* bytes a failed socket's psock held for user space, gone
-				 * with it (see step_failed()) */
-};
-
-_Static_assert(sizeof(struct sockmap_state) <= ENGINE_STATE_SIZE, "sockmap_state fits conn->eng");
 
 /* A worker's share of the slots (of the counters map): [base, base + n). */
 struct sockmap_worker {
@@ -83,173 +45,15 @@ struct sockmap_worker {
 	uint32_t n_free;
 };
 
-static struct sockmap_state *state(struct conn *c)
-{
-	return (struct sockmap_state *)c->eng.bytes;
-}
-
-static struct sockmap_engine *engine(struct worker *w)
-{
-	return w->d->engine_data;
-}
-
 static struct sockmap_worker *slots(struct worker *w)
 {
 	return w->engine_data;
 }
 
-
 #define SOCKMAP_POLL_MIN_MS 1
 #define SOCKMAP_POLL_MAX_MS 50
-/* Smallest read when carrying passed bytes, even towards a nearly full destination. */
-#define SOCKMAP_READ_MIN 16384
 
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
-
-	if (level == LIBBPF_DEBUG && log_get_level() < LOG_DEBUG)
-		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	pr_debug("libbpf: %s", buf);
-	return 0;
-}
-
-int sockmap_open(struct sockmap_engine **out, uint32_t max_conns, bool backpressure,
-		 const char **why)
-{
-	struct sockmap_engine *e;
-	struct sockmap_bpf *skel;
-	int err;
-
-	libbpf_set_print(libbpf_log);
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		*why = "out of memory";
-		return -ENOMEM;
-	}
-	skel = sockmap_bpf__open();
-	if (!skel) {
-		err = -errno;
-		*why = "cannot open the BPF object";
-		goto out_free;
-	}
-	skel->rodata->backpressure = backpressure;
-	bpf_map__set_max_entries(skel->maps.redir_map, 2 * max_conns);
-	bpf_map__set_max_entries(skel->maps.verdict_map, 2 * max_conns);
-	bpf_map__set_max_entries(skel->maps.peer_of, 2 * max_conns);
-	bpf_map__set_max_entries(skel->maps.counters, max_conns);
-	err = sockmap_bpf__load(skel);
-	if (err) {
-		*why = err == -EPERM ? "BPF not permitted (needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)"
-				     : "the kernel refused the BPF program or its sockhash maps";
-		goto out_destroy;
-	}
-	e->skel = skel;
-	e->redir_fd = bpf_map__fd(skel->maps.redir_map);
-	e->verdict_fd = bpf_map__fd(skel->maps.verdict_map);
-	e->peer_fd = bpf_map__fd(skel->maps.peer_of);
-	e->prog_fd = bpf_program__fd(skel->progs.peer_or_pass);
-	e->n_slots = max_conns;
-	err = bpf_prog_attach(e->prog_fd, e->verdict_fd, BPF_SK_SKB_STREAM_VERDICT, 0);
-	if (err) {
-		err = -errno;
-		*why = "cannot attach the stream verdict program to its sockhash";
-		goto out_destroy;
-	}
-	e->counters_len = sizeof(struct sm_counters) * (size_t)max_conns;
-	e->counters_len = (e->counters_len + 4095) & ~(size_t)4095;
-	e->counters = mmap(NULL, e->counters_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   bpf_map__fd(skel->maps.counters), 0);
-	if (e->counters == MAP_FAILED) {
-		err = -errno;
-		*why = "cannot mmap the counters map";
-		goto out_detach;
-	}
-	*out = e;
-	return 0;
-
-out_detach:
-	bpf_prog_detach2(e->prog_fd, e->verdict_fd, BPF_SK_SKB_STREAM_VERDICT);
-out_destroy:
-	sockmap_bpf__destroy(skel);
-out_free:
-	free(e);
-	return err < 0 ? err : -EINVAL;
-}
-
-void sockmap_close(struct sockmap_engine *e)
-{
-	if (!e)
-		return;
-	munmap(e->counters, e->counters_len);
-	bpf_prog_detach2(e->prog_fd, e->verdict_fd, BPF_SK_SKB_STREAM_VERDICT);
-	sockmap_bpf__destroy(e->skel);
-	free(e);
-}
-
-static unsigned int map_id(struct bpf_map *map)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len))
-		return 0;
-	return info.id;
-}
-
-void sockmap_log_ids(const struct sockmap_engine *e)
-{
-	struct bpf_prog_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	bpf_obj_get_info_by_fd(e->prog_fd, &info, &len);
-	pr_info("engine sockmap: BPF program peer_or_pass id %u; maps peer_of id %u, "
-		"counters id %u, redir_map id %u, verdict_map id %u (bpftool map dump id N)",
-		info.id, map_id(e->skel->maps.peer_of), map_id(e->skel->maps.counters),
-		map_id(e->skel->maps.redir_map), map_id(e->skel->maps.verdict_map));
-}
-
-static int sock_cookie(int fd, uint64_t *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
-		return -errno;
-	return 0;
-}
-
-static int map_put_sock(int map_fd, uint64_t key, int fd)
-{
-	uint64_t val = (uint64_t)fd;
-
-	if (bpf_map_update_elem(map_fd, &key, &val, BPF_NOEXIST) < 0)
-		return -errno;
-	return 0;
-}
-
-/*
- * Forgets the connection's sockets: closing them takes them out of the sockhashes (the kernel
- * does it in sock_map_close()), so only our own cookie -> peer entries are deleted here, in
- * one call. When start() fails half-way the connection is closed right after, too.
- */
-static void unmap_conn(struct sockmap_engine *e, struct sockmap_state *s)
-{
-	__u32 count = 2;
-
-	bpf_map_delete_batch(e->peer_fd, s->cookie, &count, NULL);
-}
-
-static struct sm_dir_state *dir_state(struct worker *w, struct conn *c, int dir)
-{
-	return &engine(w)->counters[state(c)->slot].dir[dir];
-}
-
-static int watch(struct worker *w, struct conn *c, int side)
+int sockmap_watch(struct worker *w, struct conn *c, int side)
 {
 	uint32_t ev = EPOLLIN | EPOLLRDHUP | EPOLLET;
 
@@ -279,23 +83,6 @@ static bool unverdict_client(struct sockmap_engine *e, struct conn *c)
 	       !__atomic_load_n(&ds->passed, __ATOMIC_ACQUIRE);
 }
 
-/* Each socket's cookie -> its peer's, the slot and its direction, in one call; 0 or -errno. */
-static int put_peers(struct sockmap_engine *e, struct sockmap_state *s)
-{
-	struct sm_peer peer[2];
-	__u32 count = 2;
-
-	for (int i = 0; i < 2; i++) {
-		/* direction i sends to socket !i */
-		peer[i].peer_cookie = s->cookie[!i];
-		peer[i].slot = s->slot;
-		peer[i].dir = i == 0 ? SM_DIR_UP : SM_DIR_DOWN;
-	}
-	if (bpf_map_update_batch(e->peer_fd, s->cookie, peer, &count, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
 /*
  * The kernel takes only ESTABLISHED sockets into a sockmap: a peer that sent its FIN before
  * the hand-off (a request and its FIN at once; a backend that answers and closes as soon as it
@@ -319,24 +106,24 @@ static int sockmap_adopt(struct worker *w, struct conn *c)
 	s->slot = slots(w)->free[--slots(w)->n_free];
 	memset(&e->counters[s->slot], 0, sizeof(e->counters[s->slot]));
 	for (i = 0; i < 2; i++) {
-		err = sock_cookie(c->fd[i], &s->cookie[i]);
+		err = sockmap_sock_cookie(c->fd[i], &s->cookie[i]);
 		if (err)
 			goto out_slot;
 	}
-	err = put_peers(e, s);
+	err = sockmap_put_peers(e, s);
 	if (err)
 		goto out_unmap;
 	/* Targets first, backend before client; then the sockets the program runs on. */
-	err = map_put_sock(e->redir_fd, s->cookie[1], c->fd[1]);
+	err = sockmap_map_put_sock(e->redir_fd, s->cookie[1], c->fd[1]);
 	if (err)
 		goto out_unmap;
-	err = map_put_sock(e->redir_fd, s->cookie[0], c->fd[0]);
+	err = sockmap_map_put_sock(e->redir_fd, s->cookie[0], c->fd[0]);
 	if (err)
 		goto out_redir;
-	err = map_put_sock(e->verdict_fd, s->cookie[0], c->fd[0]);
+	err = sockmap_map_put_sock(e->verdict_fd, s->cookie[0], c->fd[0]);
 	if (err)
 		goto out_redir;
-	err = map_put_sock(e->verdict_fd, s->cookie[1], c->fd[1]);
+	err = sockmap_map_put_sock(e->verdict_fd, s->cookie[1], c->fd[1]);
 	if (err == -EOPNOTSUPP && !unverdict_client(e, c)) {
 		c->detail = "the backend closed during the hand-off while the client sent";
 		err = -EPROTO;
@@ -359,7 +146,7 @@ static int sockmap_adopt(struct worker *w, struct conn *c)
 	 * data-ready wakes epoll again.
 	 */
 	for (i = 0; i < 2; i++) {
-		err = watch(w, c, i);
+		err = sockmap_watch(w, c, i);
 		if (err)
 			goto out_redir;
 	}
@@ -373,7 +160,7 @@ out_redir:
 		bpf_map_delete_elem(e->redir_fd, &s->cookie[i]);
 	}
 out_unmap:
-	unmap_conn(e, s);
+	sockmap_unmap_conn(e, s);
 out_slot:
 	slots(w)->free[slots(w)->n_free++] = s->slot;
 	s->slot = UINT32_MAX;
@@ -407,177 +194,6 @@ static int sockmap_start(struct worker *w, struct conn *c)
 }
 
 /*
- * True when every byte the kernel redirected in direction dir, and every byte written by
- * us, has entered the destination's TCP send queue: passed bytes written now cannot
- * overtake redirected ones still waiting in the destination's psock.
- */
-static bool redirected_flushed(struct worker *w, struct conn *c, int dir)
-{
-	struct sm_dir_state *ds = dir_state(w, c, dir);
-	uint64_t base = __atomic_load_n(&ds->peer_base, __ATOMIC_ACQUIRE), queued;
-
-	/* no base yet: the program never ran that way, so nothing was sent that way either */
-	if (!(base & SM_BASE_SET))
-		return ds->redirected + ds->written == 0;
-	if (tcpstat_queued(c->fd[!dir], &queued))
-		return false;
-	return queued - (base & ~SM_BASE_SET) >= ds->redirected + ds->written;
-}
-
-static void set_want_out(struct worker *w, struct conn *c, int side, bool on)
-{
-	if (state(c)->want_out[side] == on)
-		return;
-	state(c)->want_out[side] = on;
-	watch(w, c, side);
-}
-
-/*
- * What the destination's send buffer can take now, roughly (sk_sndbuf also counts overhead);
- * *sndbuf is read once per carry() call, SIOCOUTQ before every read.
- */
-static size_t room(int fd, int *sndbuf)
-{
-	socklen_t len = sizeof(*sndbuf);
-	long free_bytes;
-	int outq = 0;
-
-	if (*sndbuf < 0 && getsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf, &len) < 0)
-		return SOCKMAP_READ_MIN;
-	if (ioctl(fd, SIOCOUTQ, &outq) < 0)
-		return SOCKMAP_READ_MIN;
-	free_bytes = (long)*sndbuf - outq;
-	if (free_bytes < SOCKMAP_READ_MIN)
-		return SOCKMAP_READ_MIN;
-	return free_bytes > WORKER_SCRATCH ? WORKER_SCRATCH : (size_t)free_bytes;
-}
-
-/* Keeps len bytes at buf, not yet written, as direction dir's rest. 0 or -ENOMEM. */
-static int keep(struct sockmap_spill *sp, const uint8_t *buf, size_t len)
-{
-	sp->rest = malloc(len);
-	if (!sp->rest)
-		return -ENOMEM;
-	memcpy(sp->rest, buf, len);
-	sp->rest_off = 0;
-	sp->rest_len = len;
-	return 0;
-}
-
-/*
- * Writes buf to direction dir's destination; keeps what it did not take. 0, 1 blocked, or
- * -errno (the destination failed).
- */
-static int carry_write(struct worker *w, struct conn *c, int dir, const uint8_t *buf, size_t len)
-{
-	struct sockmap_spill *sp = &state(c)->spill[dir];
-	struct sm_dir_state *ds = dir_state(w, c, dir);
-	ssize_t n;
-	int err;
-
-	n = send(c->fd[!dir], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-		n = 0;
-	}
-	/* the program resumes redirecting only once this equals passed */
-	__atomic_store_n(&ds->written, ds->written + n, __ATOMIC_RELEASE);
-	if ((size_t)n == len)
-		return 0;
-	if (!sp->rest) {
-		err = keep(sp, buf + n, len - n);
-		if (err)
-			return err;
-	} else {
-		sp->rest_off += n;
-	}
-	set_want_out(w, c, !dir, true);
-	return 1;
-}
-
-/*
- * Carries direction dir's passed bytes: recv() them from the source into the worker's scratch
- * buffer, at most what the destination can take, write() them on, publish the count for the
- * program. Nothing is written before every byte the kernel redirected earlier has entered the
- * destination's send queue. Returns 0, 1 when it must be polled again (redirected bytes still
- * flushing), or -errno on a socket error, with *side the socket that failed. A failed source
- * that gives no more bytes (its psock went with the reset) is such an error too.
- */
-static int carry(struct worker *w, struct conn *c, int dir, int *side)
-{
-	struct sockmap_spill *sp = &state(c)->spill[dir];
-	struct sm_dir_state *ds = dir_state(w, c, dir);
-	int err, sndbuf = -1;
-	uint64_t redirected;
-	ssize_t n;
-
-	*side = !dir;	/* a write error: the destination failed */
-	if (ds->broken) {
-		/* bytes lost before the program, or a repeat it could not cut off */
-		c->detail = dir ? "sequence check failed on the backend's bytes" :
-				  "sequence check failed on the client's bytes";
-		*side = dir;
-		return -EPROTO;
-	}
-	/* Nothing passed to user space that is not written yet: no system call at all. A spill
-	 * that starts after this load wakes the worker again (EPOLLIN, edge-triggered). */
-	if (!sp->rest && __atomic_load_n(&ds->passed, __ATOMIC_ACQUIRE) == ds->written)
-		return 0;
-	for (;;) {
-		/*
-		 * Nothing is written before what the program redirected has entered the
-		 * destination's send queue. While passed bytes wait it redirects nothing new, and
-		 * our own writes enter that queue as they are made, so the check holds until
-		 * redirected moves: it is made again only then.
-		 */
-		redirected = __atomic_load_n(&ds->redirected, __ATOMIC_ACQUIRE);
-		if (!sp->flushed_known || sp->flushed_at != redirected) {
-			if (!redirected_flushed(w, c, dir))
-				return 1;
-			sp->flushed_known = true;
-			sp->flushed_at = redirected;
-		}
-		if (sp->rest) {
-			err = carry_write(w, c, dir, sp->rest + sp->rest_off,
-					  sp->rest_len - sp->rest_off);
-			if (err)
-				return err < 0 ? err : 0;
-			free(sp->rest);
-			sp->rest = NULL;
-			set_want_out(w, c, !dir, false);
-			continue;
-		}
-		if (state(c)->src_gone)
-			return 0;
-		n = recv(c->fd[dir], w->scratch, room(c->fd[!dir], &sndbuf), MSG_DONTWAIT);
-		if (n <= 0) {
-			*side = dir;
-			/* 0 is not EOF here: passed bytes may still be on their way (drained()),
-			 * unless the socket failed: its reset came after every byte */
-			if (n == 0 && c->fail.side == dir)
-				return -ECONNRESET;
-			if (n == 0 || errno == EAGAIN || errno == EINTR)
-				return 0;
-			return -errno;
-		}
-		/*
-		 * Caught up with passed, the program may have redirected an skb since the check
-		 * and then passed these bytes behind it: they wait, as rest, for the next check.
-		 */
-		if (__atomic_load_n(&ds->redirected, __ATOMIC_ACQUIRE) != redirected) {
-			err = keep(sp, w->scratch, (size_t)n);
-			if (err)
-				return err;
-			continue;
-		}
-		err = carry_write(w, c, dir, w->scratch, n);
-		if (err)
-			return err < 0 ? err : 0;
-	}
-}
-
-/*
  * True once direction dir's source sent FIN and every byte before it reached the destination's
  * send queue: the FIN went through the program after every byte (d->fin), every passed byte
  * was written, every redirected one has left the psock.
@@ -591,7 +207,7 @@ static bool drained(struct worker *w, struct conn *c, int dir)
 		return false;
 	if (ds->written != ds->passed || sp->rest)
 		return false;
-	return redirected_flushed(w, c, dir);
+	return sockmap_redirected_flushed(w, c, dir);
 }
 
 static void poll_backoff(struct worker *w, struct conn *c, uint64_t now, uint64_t limit_ns)
@@ -641,7 +257,7 @@ static void step_failed(struct worker *w, struct conn *c, uint64_t now)
 	struct sm_dir_state *ds = dir_state(w, c, dir);
 	struct sockmap_spill *sp = &s->spill[dir];
 
-	err = carry(w, c, dir, &side);
+	err = sockmap_carry(w, c, dir, &side);
 	if (err < 0 && side != dir) {
 		worker_conn_reset(w, c, dir, c->fail.err);	/* the other socket failed too */
 		return;
@@ -652,7 +268,7 @@ static void step_failed(struct worker *w, struct conn *c, uint64_t now)
 				   (sp->rest ? sp->rest_len - sp->rest_off : 0);
 	}
 	if (!sp->rest && (s->src_gone || ds->written == ds->passed) &&
-	    redirected_flushed(w, c, dir)) {
+	    sockmap_redirected_flushed(w, c, dir)) {
 		/* the program saw the failed socket's FIN before its reset: it goes on first */
 		if (__atomic_load_n(&ds->fin, __ATOMIC_ACQUIRE))
 			c->fail.fin_first = true;
@@ -681,7 +297,7 @@ static void sockmap_step(struct worker *w, struct conn *c, uint64_t now)
 	for (dir = 0; dir < 2; dir++) {
 		if (s->shut[dir])
 			continue;
-		err = carry(w, c, dir, &side);
+		err = sockmap_carry(w, c, dir, &side);
 		if (err == -EPROTO) {
 			worker_conn_reset(w, c, dir, err);	/* the sequence check failed */
 			return;
@@ -741,7 +357,7 @@ static void sockmap_release(struct worker *w, struct conn *c)
 
 	if (s->slot == UINT32_MAX)
 		return;
-	unmap_conn(e, s);
+	sockmap_unmap_conn(e, s);
 	/* the slot's bytes leave the live figures and enter the totals at once */
 	stats_slot_lock(&w->stats);
 	for (int dir = 0; dir < 2; dir++) {

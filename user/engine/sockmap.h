@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sockmap.h - loader of bpf/sockmap.bpf.c and the sockmap engine built on it.
+ * sockmap.h - loader of bpf/sockmap.bpf.c (sockmap_maps.c) and the sockmap engine built on
+ * it (sockmap.c).
  *
  * sockmap_open() loads the verdict program and its maps sized for max_conns connections and
  * attaches the program to verdict_map; the engine ops (sockmap_engine_ops, engine.h) then
@@ -12,20 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sockmap_shared.h"
-
-struct sockmap_bpf;
-
-struct sockmap_engine {
-	struct sockmap_bpf *skel;
-	int redir_fd;
-	int verdict_fd;
-	int peer_fd;
-	int prog_fd;
-	struct sm_counters *counters;	/* mmap()ed array map, n_slots entries */
-	uint32_t n_slots;
-	size_t counters_len;
-};
+struct sockmap_engine;
 
 /*
  * 0 or -errno; on failure *why is a short static explanation for the log. backpressure false
