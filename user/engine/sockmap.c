@@ -167,6 +167,12 @@ out_slot:
 	return err;
 }
 
+/* Splice carries c first, and its first pump sends them; from the hand-off, the kernel. */
+static bool sockmap_sends_first_bytes(const struct conn *c)
+{
+	return c->gen->cfg.sockmap_after != 0;
+}
+
 /*
  * The hand-off of a routed connection: splice carries it (small reads copied, engine/splice.h)
  * until it has carried sockmap_after_bytes, and the sockmap engine adopts it then, between two
@@ -175,12 +181,6 @@ out_slot:
  * the kernel's work queue; one that carries more moves in the kernel from then on. With
  * sockmap_after_bytes = 0, the sockets enter the maps at once.
  */
-/* Splice carries c first, and its first pump sends them; from the hand-off, the kernel. */
-static bool sockmap_sends_first_bytes(const struct conn *c)
-{
-	return c->gen->cfg.sockmap_after != 0;
-}
-
 static int sockmap_start(struct worker *w, struct conn *c)
 {
 	unsigned int after = c->gen->cfg.sockmap_after;
