@@ -5,7 +5,7 @@
  *
  * auto runs splice: the sockmap engine is bounded and level with it or ahead in bulk,
  * latency, connections per second and CPU at saturation, but below saturation a transfer
- * through it costs more CPU per GiB (1.5 to 2.3 times splice's: the kernel's psock work queue;
+ * through it costs more CPU per GiB (1.3 to 2.3 times splice's: the kernel's psock work queue;
  * docs/bench/results.md, README "Engines").
  */
 #include <string.h>
