@@ -10,7 +10,7 @@ how many TCP segments it came (segments.sh).
       TCP_NODELAY), as many servers do:
         pieces   100 bytes, then 100 more at once (write, write), then waits for the
                  client's close: the second piece leaves only once the first is acknowledged
-        merged   300 bytes and its FIN in one segment (MSG_MORE, then shutdown)
+        merged   300 bytes and its FIN in one segment (TCP_CORK, send, shutdown)
   smx-segments.py client --connect HOST:PORT --mode pieces|merged [--n N]
       N connections one after another (default 5), each a 200-byte request (TCP_NODELAY)
       and its whole answer; prints one line: "ok median_ms=... max_ms=... segs_in=...
@@ -74,7 +74,10 @@ def serve(c, mode, proxy):
             c.send(b"b" * 100)
             c.recv(1)		# the client's close
         else:
-            c.send(b"m" * 300, socket.MSG_MORE)
+            # corked, not MSG_MORE: an ACK arriving between the send and the shutdown
+            # would push the bytes out alone, their FIN behind them
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            c.send(b"m" * 300)
             c.shutdown(socket.SHUT_WR)
             c.recv(1)
     except OSError:
